@@ -1,0 +1,70 @@
+package launch
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// OnFinishAction is KubernetesPodOperator's on_finish_action.
+type OnFinishAction string
+
+const (
+	DeletePod          OnFinishAction = "delete_pod"           // always delete
+	KeepPod            OnFinishAction = "keep_pod"             // never delete
+	DeleteSucceededPod OnFinishAction = "delete_succeeded_pod" // delete only when the task succeeded
+	DeleteActivePod    OnFinishAction = "delete_active_pod"    // delete only a pod still running when we stop (interrupt, timeout)
+)
+
+// OnFinishActions lists the valid actions, for flags and completion.
+var OnFinishActions = []OnFinishAction{DeletePod, KeepPod, DeleteSucceededPod, DeleteActivePod}
+
+// XComMode is how the task's result is handed back.
+type XComMode string
+
+const (
+	XComNone               XComMode = ""                    // no result
+	XComSidecar            XComMode = "sidecar"             // KPO's sidecar + exec read
+	XComTerminationMessage XComMode = "termination-message" // terminationMessagePath, no sidecar
+)
+
+// Outcome classifies how a task ended.
+type Outcome string
+
+const (
+	OutcomeSucceeded   Outcome = "Succeeded"   // base container exited 0
+	OutcomeFailed      Outcome = "Failed"      // base container exited non-zero, or the pod failed
+	OutcomeStartFailed Outcome = "StartFailed" // never started: image, config, schedule/startup timeout
+	OutcomeInterrupted Outcome = "Interrupted" // the user interrupted (context cancelled)
+	OutcomeError       Outcome = "Error"       // the plugin could not follow the task (API errors)
+)
+
+// Result is what a task came to. It is returned by Run and Attach and is
+// also carried by the Finished event.
+type Result struct {
+	Pod       string          `json:"pod"`
+	Namespace string          `json:"namespace"`
+	Task      string          `json:"task,omitempty"`
+	RunID     string          `json:"runId,omitempty"`
+	Node      string          `json:"node,omitempty"`
+	Phase     string          `json:"phase,omitempty"`
+	Outcome   Outcome         `json:"outcome"`
+	Reason    string          `json:"reason,omitempty"`  // e.g. ErrImagePull, OOMKilled, DeadlineExceeded
+	Message   string          `json:"message,omitempty"` // a sentence for a person
+	ExitCode  *int32          `json:"exitCode,omitempty"`
+	XCom      json.RawMessage `json:"xcom,omitempty"`
+	HasXCom   bool            `json:"hasXcom"`
+	Deleted   bool            `json:"podDeleted"`
+	Created   time.Time       `json:"created"`
+	Started   time.Time       `json:"started,omitzero"`
+	Completed time.Time       `json:"completed,omitzero"`
+}
+
+// StopRequest is a cancellation cause that overrides the on-finish action:
+// a caller that wants "delete the pod now" or "keep it and detach" cancels
+// the engine's context with context.WithCancelCause and a *StopRequest.
+// A plain cancellation (Ctrl-C) applies the task's own on-finish action.
+type StopRequest struct {
+	Action OnFinishAction
+}
+
+func (s *StopRequest) Error() string { return "stopped by request: " + string(s.Action) }
