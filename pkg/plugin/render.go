@@ -1,20 +1,134 @@
 package plugin
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
-// newCmdRender is a placeholder until the command is implemented.
-func newCmdRender(_ *genericclioptions.ConfigFlags, _ genericiooptions.IOStreams) *cobra.Command {
-	return &cobra.Command{
-		Use:    "render",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("not implemented yet")
+// renderOptions are the options of `kubectl podtask render`.
+type renderOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	task        taskFlags
+	output      string
+	dryRun      string
+
+	// createDryRun sends the pod to the server with dryRun=All; a seam for tests.
+	createDryRun func(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
+
+	genericiooptions.IOStreams
+}
+
+func newRenderOptions(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *renderOptions {
+	o := &renderOptions{configFlags: flags, output: "yaml", dryRun: "none", IOStreams: streams}
+	o.createDryRun = o.defaultCreateDryRun
+	return o
+}
+
+func newCmdRender(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := newRenderOptions(flags, streams)
+	cmd := &cobra.Command{
+		Use:   "render [flags] [-f task.yaml] [-- COMMAND [ARG...]]",
+		Short: "Print the Pod a task would run, without running it",
+		Long: `Build the Pod for a task from flags, a task file (-f), pod_template_file,
+full_pod_spec and --from, exactly as 'run' would, and print it.
+With --dry-run=server the API server checks it (admission included) without
+creating anything.`,
+		Example: `  # The Pod for a one-off command
+  kubectl podtask render --image docker.io/library/busybox:1.35 --name hello -- echo hi
+
+  # A task file, with a parameter, as JSON
+  kubectl podtask render -f examples/xcom.yaml --param day=2026-01-01 -o json
+
+  # Re-run a failing job with another command; let the server check it
+  kubectl podtask render --from job/nightly --dry-run=server -- sh -c 'env; ls /data'`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.validate(cmd, args); err != nil {
+				return err
+			}
+			return o.run(cmd, args)
 		},
 	}
+	o.task.addFlags(cmd.Flags())
+	cmd.Flags().StringVarP(&o.output, "output", "o", o.output, "Output format: yaml or json")
+	cmd.Flags().StringVar(&o.dryRun, "dry-run", o.dryRun, "none or client: print the rendered pod; server: have the API server check it and print its answer")
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	return cmd
+}
+
+func (o *renderOptions) validate(cmd *cobra.Command, args []string) error {
+	switch o.output {
+	case "yaml", "json":
+	default:
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output %q: want yaml or json", o.output)}
+	}
+	switch o.dryRun {
+	case "none", "client", "server":
+	default:
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--dry-run %q: want none, client or server", o.dryRun)}
+	}
+	if cmd.ArgsLenAtDash() > 0 || (cmd.ArgsLenAtDash() < 0 && len(args) > 0) {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("unexpected argument %q: put the container command after --", args[0])}
+	}
+	return nil
+}
+
+func (o *renderOptions) run(cmd *cobra.Command, args []string) error {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	pod, _, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
+	if err != nil {
+		return err
+	}
+	if o.dryRun == "server" {
+		got, err := o.createDryRun(ctx, pod)
+		if err != nil {
+			return &ExitError{Code: ExitAPI, Err: serverRejection(err)}
+		}
+		got.APIVersion, got.Kind = "v1", "Pod"
+		pod = got
+	}
+	return printPod(o.Out, o.output, pod)
+}
+
+func (o *renderOptions) defaultCreateDryRun(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	cfg, err := o.configFlags.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	c, err := corev1client.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return c.Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+}
+
+// serverRejection is the one line that says why the server refused the pod.
+func serverRejection(err error) error {
+	if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) || apierrors.IsBadRequest(err) {
+		return fmt.Errorf("the server rejected the pod: %s", strings.ReplaceAll(err.Error(), "\n", " "))
+	}
+	return fmt.Errorf("server dry run: %w", err)
+}
+
+func printPod(w io.Writer, format string, pod *corev1.Pod) error {
+	pod.APIVersion, pod.Kind = "v1", "Pod"
+	var p printers.ResourcePrinter = &printers.YAMLPrinter{}
+	if format == "json" {
+		p = &printers.JSONPrinter{}
+	}
+	return p.PrintObj(pod, w)
 }
