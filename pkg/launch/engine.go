@@ -1,0 +1,191 @@
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+)
+
+// Engine runs and follows task pods. Its fields are the seams tests swap.
+type Engine struct {
+	// Client is the typed core/v1 client the engine talks to.
+	Client corev1client.CoreV1Interface
+	// Exec runs a command in a container (XCom read, sidecar stop).
+	Exec Executor
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// CallTimeout bounds every single (non-streaming) API call; 30 s when zero.
+	CallTimeout time.Duration
+	// CleanupTimeout bounds the cleanup that runs after an interrupt; 30 s when zero.
+	CleanupTimeout time.Duration
+}
+
+// Options says how to follow one task.
+type Options struct {
+	// BaseContainer is the container whose exit code and logs are the task's.
+	BaseContainer string
+	// XCom is how the result is read; XComNone for no result.
+	XCom XComMode
+	// OnFinish is the cleanup policy.
+	OnFinish OnFinishAction
+	// ScheduleTimeout bounds the time from creation to a node being assigned.
+	ScheduleTimeout time.Duration
+	// StartupTimeout bounds the time from scheduling to the base container running.
+	StartupTimeout time.Duration
+	// ImagePullGrace is how long ErrImagePull/ImagePullBackOff (and a volume
+	// whose secret or config map is missing) may last before the start fails.
+	ImagePullGrace time.Duration
+	// LogContainers are the containers whose logs are streamed besides the
+	// base container; "*" means all of them (the XCom sidecar excepted).
+	LogContainers []string
+	// InitLogs streams init containers' logs too.
+	InitLogs bool
+	// NoLogs turns log streaming off.
+	NoLogs bool
+	// SinceTime and TailLines select where logs start (attach).
+	SinceTime *metav1.Time
+	TailLines *int64
+	// Sink receives the events; may be nil.
+	Sink Sink
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := e.CallTimeout
+	if d <= 0 {
+		d = 30 * time.Second
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// Run creates pod and follows it to the end: start, logs, completion, XCom,
+// cleanup. It always returns a Result; the error is non-nil when the task did
+// not run to completion (start failure, interrupt, API failure) or its XCom
+// result could not be read. A task that ran and exited non-zero is not an
+// error: see Result.Outcome and Result.ExitCode.
+func (e *Engine) Run(ctx context.Context, pod *corev1.Pod, opts Options) (*Result, error) {
+	t := e.newTracker(pod, opts)
+	t.stage(StageCreating)
+	created, err := e.create(ctx, pod)
+	if err != nil {
+		if ctx.Err() != nil {
+			// The create may have reached the server: make sure nothing is left.
+			t.pod = pod
+			return t.interrupted(ctx)
+		}
+		t.result.Outcome = OutcomeError
+		t.result.Message = err.Error()
+		t.finish()
+		return t.result, &APIError{Op: "create pod", Err: err}
+	}
+	t.pod = created
+	t.result.Created = created.CreationTimestamp.Time
+	t.emit(&PodCreated{At: t.at(), Pod: created.Name, Namespace: created.Namespace,
+		Task: t.result.Task, RunID: t.result.RunID})
+	return t.follow(ctx)
+}
+
+// Attach finds the pod namespace/name and follows it to the end exactly as Run
+// would have. Options not set by the caller are taken from the pod's
+// annotations (base container, XCom mode, on-finish action).
+func (e *Engine) Attach(ctx context.Context, namespace, name string, opts Options) (*Result, error) {
+	cctx, cancel := e.callCtx(ctx)
+	pod, err := e.Client.Pods(namespace).Get(cctx, name, metav1.GetOptions{})
+	cancel()
+	if err != nil {
+		return &Result{Pod: name, Namespace: namespace, Outcome: OutcomeError, Message: err.Error()},
+			&APIError{Op: "get pod", Err: err}
+	}
+	opts = OptionsFromPod(pod, opts)
+	t := e.newTracker(pod, opts)
+	t.pod = pod
+	t.result.Created = pod.CreationTimestamp.Time
+	t.emit(&PodCreated{At: t.at(), Pod: pod.Name, Namespace: pod.Namespace,
+		Task: t.result.Task, RunID: t.result.RunID, Attached: true})
+	return t.follow(ctx)
+}
+
+// create sends the pod, retrying transient failures. A create whose answer
+// was lost and that is retried finds its own pod (same name and run id) and
+// takes it.
+func (e *Engine) create(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	var out *corev1.Pod
+	err := retryTransient(ctx, func(ctx context.Context) error {
+		cctx, cancel := e.callCtx(ctx)
+		defer cancel()
+		p, err := e.Client.Pods(pod.Namespace).Create(cctx, pod, metav1.CreateOptions{FieldManager: "kubectl-podtask"})
+		if apierrors.IsAlreadyExists(err) {
+			existing, gerr := e.Client.Pods(pod.Namespace).Get(cctx, pod.Name, metav1.GetOptions{})
+			if gerr == nil && sameRun(existing, pod) {
+				out = existing
+				return nil
+			}
+		}
+		if err != nil {
+			return err
+		}
+		out = p
+		return nil
+	})
+	return out, err
+}
+
+func sameRun(a, b *corev1.Pod) bool {
+	ra, rb := a.Labels[LabelRunID], b.Labels[LabelRunID]
+	return ra != "" && ra == rb
+}
+
+// APIError is a failure to talk to the API server.
+type APIError struct {
+	Op  string
+	Err error
+}
+
+func (e *APIError) Error() string { return e.Op + ": " + describeAPIError(e.Err) }
+func (e *APIError) Unwrap() error { return e.Err }
+
+// StartError says the pod never got its base container running.
+type StartError struct {
+	Reason  string // ErrImagePull, CreateContainerConfigError, ScheduleTimeout, ...
+	Message string
+	Events  []string // the last warning events, newest last
+}
+
+func (e *StartError) Error() string {
+	s := fmt.Sprintf("the task did not start: %s: %s", e.Reason, e.Message)
+	return s
+}
+
+// XComError says the result could not be read or is not valid JSON.
+type XComError struct{ Msg string }
+
+func (e *XComError) Error() string { return "xcom: " + e.Msg }
+
+// ErrInterrupted is returned when the context was cancelled before the task ended.
+var ErrInterrupted = errors.New("interrupted")
+
+// describeAPIError turns common API errors into one line that says what to do.
+func describeAPIError(err error) string {
+	var se apierrors.APIStatus
+	if errors.As(err, &se) && apierrors.IsForbidden(err) {
+		d := se.Status().Details
+		if d != nil {
+			return fmt.Sprintf("forbidden: the current user may not do this on %s %q (ask for RBAC permission; see README 'Permissions'): %s",
+				d.Kind, d.Name, se.Status().Message)
+		}
+		return "forbidden: " + se.Status().Message + " (ask for RBAC permission; see README 'Permissions')"
+	}
+	return err.Error()
+}

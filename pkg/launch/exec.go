@@ -1,0 +1,49 @@
+package launch
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+)
+
+// Executor runs a command in a container and copies its output.
+type Executor interface {
+	Exec(ctx context.Context, namespace, pod, container string, cmd []string, stdout, stderr io.Writer) error
+}
+
+// RemoteExecutor execs through the API server, WebSocket first with a SPDY
+// fallback, as kubectl exec does.
+type RemoteExecutor struct {
+	Config *rest.Config
+	Client rest.Interface // the core/v1 REST client
+}
+
+// Exec implements Executor.
+func (r *RemoteExecutor) Exec(ctx context.Context, namespace, pod, container string, cmd []string, stdout, stderr io.Writer) error {
+	req := r.Client.Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{
+			Container: container, Command: cmd, Stdout: true, Stderr: true,
+		}, scheme.ParameterCodec)
+	u := req.URL()
+	ws, err := remotecommand.NewWebSocketExecutor(r.Config, http.MethodGet, u.String())
+	if err != nil {
+		return err
+	}
+	spdy, err := remotecommand.NewSPDYExecutor(r.Config, http.MethodPost, u)
+	if err != nil {
+		return err
+	}
+	exec, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
+	if err != nil {
+		return err
+	}
+	return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: stdout, Stderr: stderr})
+}

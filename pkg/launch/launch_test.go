@@ -1,0 +1,115 @@
+package launch
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+func TestLogTokenResumesWithoutLossOrRepeat(t *testing.T) {
+	base := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	at := func(ns int) time.Time { return base.Add(time.Duration(ns)) }
+	// The log: a, b, c share timestamp 2; d at 3; e at 3; f at 4.
+	type line struct {
+		ts   time.Time
+		text string
+	}
+	log := []line{{at(1), "x"}, {at(2), "a"}, {at(2), "b"}, {at(2), "c"}, {at(3), "d"}, {at(3), "e"}, {at(4), "f"}}
+	var tok LogToken
+	var got []string
+	// Streams break after 3, then after 2 more lines; each resume replays
+	// from the start of the second (here: from the beginning).
+	for _, cut := range []int{3, 5, len(log)} {
+		d := tok.stream()
+		for _, l := range log[:cut] {
+			if d.accept(l.ts) {
+				got = append(got, l.text)
+			}
+		}
+	}
+	if strings.Join(got, "") != "xabcdef" {
+		t.Fatalf("got %q, want every line once, in order", strings.Join(got, ""))
+	}
+}
+
+func TestSplitTimestamp(t *testing.T) {
+	ts, text := splitTimestamp([]byte("2026-11-29T05:33:37.123456789Z hello world"))
+	if ts.IsZero() || string(text) != "hello world" || ts.Nanosecond() != 123456789 {
+		t.Fatalf("got %v %q", ts, text)
+	}
+	ts, text = splitTimestamp([]byte("no timestamp here"))
+	if !ts.IsZero() || string(text) != "no timestamp here" {
+		t.Fatalf("got %v %q", ts, text)
+	}
+}
+
+func TestWaitingProblem(t *testing.T) {
+	pod := func(reason string) *corev1.Pod {
+		return &corev1.Pod{Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "base", Image: "x", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: "because"}},
+		}}}}
+	}
+	cases := map[string]struct{ fatal, found bool }{
+		"InvalidImageName":           {true, true},
+		"ErrImageNeverPull":          {true, true},
+		"CreateContainerConfigError": {true, true},
+		"CreateContainerError":       {true, true},
+		"ErrImagePull":               {false, true},
+		"ImagePullBackOff":           {false, true},
+		"ContainerCreating":          {false, false},
+	}
+	for reason, want := range cases {
+		r, msg, fatal := waitingProblem(pod(reason))
+		if fatal != want.fatal || (r != "") != want.found {
+			t.Errorf("%s: reason %q fatal %v", reason, r, fatal)
+		}
+		if want.found && !strings.Contains(msg, `"base"`) {
+			t.Errorf("%s: message %q does not name the container", reason, msg)
+		}
+	}
+}
+
+func TestWillDelete(t *testing.T) {
+	cases := []struct {
+		action  OnFinishAction
+		outcome Outcome
+		active  bool
+		want    bool
+	}{
+		{DeletePod, OutcomeSucceeded, false, true},
+		{DeletePod, OutcomeFailed, false, true},
+		{DeletePod, OutcomeInterrupted, true, true},
+		{KeepPod, OutcomeSucceeded, false, false},
+		{KeepPod, OutcomeInterrupted, true, false},
+		{DeleteSucceededPod, OutcomeSucceeded, false, true},
+		{DeleteSucceededPod, OutcomeFailed, false, false},
+		{DeleteSucceededPod, OutcomeStartFailed, true, false},
+		{DeleteSucceededPod, OutcomeInterrupted, true, true},
+		{DeleteActivePod, OutcomeSucceeded, false, false},
+		{DeleteActivePod, OutcomeFailed, false, false},
+		{DeleteActivePod, OutcomeStartFailed, true, true},
+		{DeleteActivePod, OutcomeInterrupted, true, true},
+	}
+	for _, c := range cases {
+		tr := &tracker{result: &Result{Outcome: c.outcome}}
+		if got := tr.willDelete(c.action, c.active); got != c.want {
+			t.Errorf("%s with %s (active %v): delete=%v, want %v", c.action, c.outcome, c.active, got, c.want)
+		}
+	}
+}
+
+func TestParseXCom(t *testing.T) {
+	if _, present, err := parseXCom([]byte("  \n"), false); present || err != nil {
+		t.Fatalf("blank: present %v err %v", present, err)
+	}
+	v, present, err := parseXCom([]byte("[1,2,3,4]\n"), false)
+	if !present || err != nil || string(v) != "[1,2,3,4]" {
+		t.Fatalf("got %s %v %v", v, present, err)
+	}
+	_, _, err = parseXCom([]byte("not json {"), false)
+	if err == nil || !strings.Contains(err.Error(), `"not json {"`) {
+		t.Fatalf("invalid JSON error should quote the content: %v", err)
+	}
+}

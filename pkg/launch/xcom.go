@@ -1,0 +1,133 @@
+package launch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The sidecar's contract (the render package builds the sidecar with the
+// matching command): the result is read with XComReadCommand, whose first
+// line says whether a non-empty result file exists, and the sidecar is
+// stopped by writing to its FIFO with XComStopCommand.
+var (
+	XComReadCommand = []string{"sh", "-c",
+		"if [ -s /airflow/xcom/return.json ]; then echo present; cat /airflow/xcom/return.json; else echo absent; fi"}
+	XComStopCommand = []string{"sh", "-c", "echo > /tmp/podtask-xcom-stop"}
+)
+
+// ReadXCom reads the result of a task pod in the given mode. present is
+// false when the task wrote no result (missing or empty file).
+func (e *Engine) ReadXCom(ctx context.Context, pod *corev1.Pod, mode XComMode, base string) (value json.RawMessage, present bool, err error) {
+	switch mode {
+	case XComTerminationMessage:
+		for _, cs := range pod.Status.ContainerStatuses {
+			if cs.Name == base && cs.State.Terminated != nil {
+				return parseXCom([]byte(cs.State.Terminated.Message), true)
+			}
+		}
+		return nil, false, &XComError{Msg: fmt.Sprintf("container %q has not finished: its termination message is not there yet", base)}
+	case XComSidecar:
+		var out []byte
+		err := retryTransient(ctx, func(ctx context.Context) error {
+			var stdout, stderr bytes.Buffer
+			cctx, cancel := e.callCtx(ctx)
+			defer cancel()
+			if err := e.Exec.Exec(cctx, pod.Namespace, pod.Name, XComSidecarName, XComReadCommand, &stdout, &stderr); err != nil {
+				if s := strings.TrimSpace(stderr.String()); s != "" {
+					return fmt.Errorf("%w: %s", err, s)
+				}
+				return err
+			}
+			out = stdout.Bytes()
+			return nil
+		})
+		if err != nil {
+			return nil, false, &XComError{Msg: "could not read /airflow/xcom/return.json from the sidecar: " + describeAPIError(err)}
+		}
+		head, rest, _ := bytes.Cut(out, []byte{'\n'})
+		switch string(head) {
+		case "absent":
+			return nil, false, nil
+		case "present":
+			return parseXCom(rest, false)
+		default:
+			return nil, false, &XComError{Msg: "unexpected answer from the sidecar: " + quoteStart(out)}
+		}
+	}
+	return nil, false, nil
+}
+
+// StopSidecar lets the XCom sidecar exit so that the pod can finish.
+func (e *Engine) StopSidecar(ctx context.Context, pod *corev1.Pod) error {
+	var stderr bytes.Buffer
+	cctx, cancel := e.callCtx(ctx)
+	defer cancel()
+	return e.Exec.Exec(cctx, pod.Namespace, pod.Name, XComSidecarName, XComStopCommand, &bytes.Buffer{}, &stderr)
+}
+
+// parseXCom validates a result. In termination-message mode an empty message
+// means no result.
+func parseXCom(b []byte, emptyIsAbsent bool) (json.RawMessage, bool, error) {
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) == 0 {
+		if emptyIsAbsent {
+			return nil, false, nil
+		}
+		return nil, false, nil
+	}
+	if !json.Valid(trimmed) {
+		return nil, false, &XComError{Msg: "/airflow/xcom/return.json is not valid JSON; it starts with " + quoteStart(trimmed)}
+	}
+	return json.RawMessage(trimmed), true, nil
+}
+
+func quoteStart(b []byte) string {
+	const max = 60
+	s := string(b)
+	if len(s) > max {
+		s = s[:max]
+		for !utf8.ValidString(s) && len(s) > 0 {
+			s = s[:len(s)-1]
+		}
+		return fmt.Sprintf("%q...", s)
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// readXCom reads the task's result, reports it, and stops the sidecar.
+func (t *tracker) readXCom(ctx context.Context, pod *corev1.Pod) error {
+	if t.opts.XCom == XComNone {
+		return nil
+	}
+	if t.opts.XCom == XComSidecar {
+		cs := t.containerStatus(pod, XComSidecarName)
+		if cs != nil && cs.State.Terminated != nil {
+			// A kept pod attached after its sidecar was stopped: the result was
+			// handed out then, and is gone with the volume.
+			t.emit(&Notice{At: t.at(), Level: "info", Message: "the XCom sidecar has already stopped: the result is no longer available"})
+			return nil
+		}
+		if cs == nil || cs.State.Running == nil {
+			return &XComError{Msg: "the XCom sidecar is not running, so the result cannot be read"}
+		}
+	}
+	value, present, err := t.e.ReadXCom(ctx, pod, t.opts.XCom, t.opts.BaseContainer)
+	if t.opts.XCom == XComSidecar {
+		if serr := t.e.StopSidecar(ctx, pod); serr != nil && ctx.Err() == nil {
+			t.emit(&Notice{At: t.at(), Level: "warning", Message: "could not stop the XCom sidecar: " + serr.Error()})
+		}
+	}
+	if err != nil {
+		return err
+	}
+	t.result.HasXCom = present
+	t.result.XCom = value
+	t.emit(&XComResult{At: t.at(), Present: present, Value: value})
+	return nil
+}
