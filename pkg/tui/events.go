@@ -1,0 +1,135 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/viewport"
+
+	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
+)
+
+// maxEventRows bounds the events panel's history.
+const maxEventRows = 200
+
+// eventRow is one line of the events panel: a Kubernetes event, a notice
+// from the engine, or what cleanup did.
+type eventRow struct {
+	t       time.Time
+	tn      tone
+	reason  string
+	message string
+	count   int32
+}
+
+type eventsView struct {
+	rows   []eventRow
+	vp     viewport.Model
+	follow bool // stick to the newest row
+}
+
+func newEventsView() eventsView {
+	vp := viewport.New()
+	vp.KeyMap = viewport.KeyMap{} // keys are routed by the root model
+	vp.MouseWheelEnabled = false
+	return eventsView{vp: vp, follow: true}
+}
+
+func (e *eventsView) add(r eventRow) {
+	e.rows = append(e.rows, r)
+	if len(e.rows) > maxEventRows {
+		e.rows = append(e.rows[:0], e.rows[len(e.rows)-maxEventRows:]...)
+	}
+}
+
+func (e *eventsView) addKube(ev launch.KubeEvent) {
+	tn := toneNone
+	if ev.Type == "Warning" {
+		tn = toneBad
+	}
+	t := ev.Last
+	if t.IsZero() {
+		t = ev.Time
+	}
+	// The same event seen again (count went up) replaces its row.
+	for i := range e.rows {
+		r := &e.rows[i]
+		if r.reason == ev.Reason && r.message == ev.Message {
+			r.t, r.count, r.tn = t, ev.Count, tn
+			return
+		}
+	}
+	e.add(eventRow{t: t, tn: tn, reason: ev.Reason, message: ev.Message, count: ev.Count})
+}
+
+func (e *eventsView) addNotice(ev launch.Notice) {
+	tn := toneInfo
+	if ev.Level == "warning" {
+		tn = toneWarn
+	}
+	e.add(eventRow{t: ev.Time, tn: tn, reason: "podtask", message: ev.Message})
+}
+
+func (e *eventsView) addCleanup(ev launch.Cleanup) {
+	msg := "pod kept"
+	if ev.Deleted {
+		msg = "pod deleted"
+	}
+	if ev.Reason != "" {
+		msg += ": " + ev.Reason
+	}
+	e.add(eventRow{t: ev.Time, tn: toneInfo, reason: "Cleanup", message: msg})
+}
+
+func (e *eventsView) scroll(n int) {
+	switch {
+	case n < 0:
+		e.vp.ScrollUp(-n)
+	case n > 0:
+		e.vp.ScrollDown(n)
+	}
+	e.follow = e.vp.AtBottom()
+}
+
+// view lays the rows out for a w×h inside and returns the visible lines.
+func (e *eventsView) view(st styles, w, h int) []string {
+	lines := make([]string, 0, len(e.rows))
+	for _, r := range e.rows {
+		lines = append(lines, r.line(st, w))
+	}
+	if len(lines) == 0 {
+		lines = append(lines, st.dim.Render("no events yet"))
+	}
+	e.vp.SetWidth(w)
+	e.vp.SetHeight(h)
+	e.vp.SetContentLines(lines)
+	if e.follow {
+		e.vp.GotoBottom()
+	}
+	return strings.Split(e.vp.View(), "\n")
+}
+
+func (r eventRow) line(st styles, w int) string {
+	icon := "·"
+	switch r.tn {
+	case toneBad:
+		icon = "⚠"
+	case toneWarn:
+		icon = "!"
+	case toneInfo:
+		icon = "›"
+	}
+	var b strings.Builder
+	if !r.t.IsZero() {
+		b.WriteString(st.dim.Render(r.t.Format("15:04:05")))
+		b.WriteString(" ")
+	}
+	b.WriteString(st.text[r.tn].Render(icon + " " + r.reason))
+	if r.count > 1 {
+		b.WriteString(st.dim.Render(fmt.Sprintf(" ×%d", r.count)))
+	}
+	b.WriteString(" ")
+	b.WriteString(clean(r.message))
+	return fit(b.String(), w)
+}

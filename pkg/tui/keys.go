@@ -1,0 +1,65 @@
+package tui
+
+import "charm.land/bubbles/v2/key"
+
+// keyMap is every binding of the screen; it implements help.KeyMap.
+type keyMap struct {
+	Quit      key.Binding
+	Delete    key.Binding
+	Keep      key.Binding
+	Follow    key.Binding
+	Search    key.Binding
+	Next      key.Binding
+	Prev      key.Binding
+	Wrap      key.Binding
+	Container key.Binding
+	Tab       key.Binding
+	BackTab   key.Binding
+	Up        key.Binding
+	Down      key.Binding
+	PageUp    key.Binding
+	PageDown  key.Binding
+	Top       key.Binding
+	Bottom    key.Binding
+	Copy      key.Binding
+	Help      key.Binding
+}
+
+func newKeyMap() keyMap {
+	return keyMap{
+		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Delete:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete pod")),
+		Keep:      key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keep & detach")),
+		Follow:    key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow")),
+		Search:    key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search")),
+		Next:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n/N", "next/prev match")),
+		Prev:      key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous match")),
+		Wrap:      key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "wrap")),
+		Container: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "container")),
+		Tab:       key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "panel")),
+		BackTab:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous panel")),
+		Up:        key.NewBinding(key.WithKeys("up"), key.WithHelp("↑/↓", "scroll")),
+		Down:      key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "scroll down")),
+		PageUp:    key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup/pgdn", "page")),
+		PageDown:  key.NewBinding(key.WithKeys("pgdown", "space"), key.WithHelp("pgdn", "page down")),
+		Top:       key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/G", "top/bottom")),
+		Bottom:    key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "bottom")),
+		Copy:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy xcom")),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+	}
+}
+
+// ShortHelp implements help.KeyMap: the one-line help.
+func (k keyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Quit, k.Delete, k.Keep, k.Follow, k.Search, k.Tab, k.Copy, k.Help}
+}
+
+// FullHelp implements help.KeyMap: the columns shown by ?.
+func (k keyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Quit, k.Delete, k.Keep, k.Help},
+		{k.Follow, k.Search, k.Next, k.Wrap, k.Container},
+		{k.Tab, k.Up, k.PageUp, k.Top},
+		{k.Copy},
+	}
+}

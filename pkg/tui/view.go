@@ -1,0 +1,214 @@
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
+)
+
+// layout is where everything goes for the current size. Row counts are
+// inside the frames.
+type layout struct {
+	topRows    int  // containers and events panels; 0 hides them
+	stacked    bool // containers above events (narrow screens)
+	contW      int  // containers panel width when side by side
+	evRows     int  // events panel rows when stacked
+	logRows    int
+	xcomRows   int // below the logs; 0 when none or at the side
+	xcomSideW  int // width of the XCom panel at the side of the logs; 0 when below
+	footerRows int
+}
+
+func (m *Model) layout() layout {
+	w, h := m.width, m.height
+	var l layout
+	helpRows := 1
+	if m.help.ShowAll {
+		helpRows = 0
+		for _, col := range m.keys.FullHelp() {
+			helpRows = max(helpRows, len(col))
+		}
+	}
+	l.footerRows = 1 + helpRows
+	avail := h - 2 - l.footerRows // below the header, above the footer
+
+	n := max(len(m.conts.list), 1)
+	switch {
+	case h < 16 || avail < 8:
+		// too short for the side panels: the header says the phase
+	case w >= 56:
+		maxTop := 3
+		if h >= 36 {
+			maxTop = 6
+		} else if h >= 30 {
+			maxTop = 4
+		}
+		l.topRows = min(max(n, 2, min(len(m.events.rows), maxTop)), maxTop)
+		l.contW = max(min(w*9/20, 48), 28)
+		avail -= l.topRows + 2
+	default:
+		l.stacked = true
+		l.topRows = min(n, 2)
+		l.evRows = 2
+		avail -= l.topRows + 2 + l.evRows + 2
+	}
+
+	if m.xcom.has {
+		if w >= 110 {
+			widest := 0
+			for _, ln := range m.xcom.lines {
+				widest = max(widest, ansi.StringWidth(ln))
+			}
+			l.xcomSideW = min(max(widest+4, 30), w*2/5)
+		} else {
+			l.xcomRows = min(m.xcom.height(), max(avail/3, 1), 8)
+			avail -= l.xcomRows + 2
+		}
+	}
+	l.logRows = max(avail-2, 1)
+	return l
+}
+
+// render draws the whole screen.
+func (m *Model) render(now time.Time) string {
+	w := m.width
+	if w < 20 || m.height < 8 {
+		return fit("podtask: the terminal is too small", w)
+	}
+	st := m.st
+	l := m.layout()
+	var out []string
+	out = append(out, m.hdr.view(st, w, now))
+
+	if l.topRows > 0 {
+		contW := wOr(l.stacked, w, l.contW)
+		conts := st.frame(st.panelTtl.Render("Containers"), "", m.conts.rows(st, contW-3), contW, l.topRows+2, false)
+		evW := w - l.contW
+		evRows := l.topRows
+		if l.stacked {
+			evW, evRows = w, l.evRows
+		}
+		evBody := m.events.view(st, evW-3, evRows)
+		events := st.frame(st.panelTtl.Render("Events"), "", evBody, evW, evRows+2, m.focus == panelEvents)
+		if l.stacked {
+			out = append(out, conts, events)
+		} else {
+			out = append(out, joinH(conts, events))
+		}
+	}
+
+	logW := w - l.xcomSideW
+	body, note := m.logs.view(st, logW-3, l.logRows, m.hdr.started(), m.hdr.finished())
+	logs := st.frame(m.logs.title(st), note, body, logW, l.logRows+2, m.focus == panelLogs)
+	switch {
+	case l.xcomSideW > 0:
+		out = append(out, joinH(logs, m.xcomFrame(l.xcomSideW, l.logRows+2)))
+	case l.xcomRows > 0:
+		out = append(out, logs, m.xcomFrame(w, l.xcomRows+2))
+	default:
+		out = append(out, logs)
+	}
+
+	out = append(out, fit(m.statusLine(now), w))
+	m.help.SetWidth(w)
+	for _, hl := range strings.Split(m.help.View(m.keys), "\n") {
+		out = append(out, fit(hl, w))
+	}
+	return strings.Join(out, "\n")
+}
+
+func wOr(stacked bool, full, part int) int {
+	if stacked {
+		return full
+	}
+	return part
+}
+
+func (m *Model) xcomFrame(w, h int) string {
+	st := m.st
+	note := ""
+	if m.xcom.present {
+		note = "y copy"
+	}
+	body := m.xcom.view(w-3, h-2)
+	return st.frame(st.panelTtl.Render("XCom")+st.dim.Render(" · return value"), note, body, w, h, m.focus == panelXCom)
+}
+
+// statusLine says what is going on and what q will do.
+func (m *Model) statusLine(now time.Time) string {
+	st := m.st
+	l := &m.logs
+	switch {
+	case l.searching:
+		return st.bold.Render("/") + l.input + "▏" + st.dim.Render("  enter search · esc cancel")
+	case m.status != "":
+		return " " + m.status
+	case l.notFound && l.query != "":
+		return st.text[toneWarn].Render(" no match for “" + l.query + "”")
+	}
+	h := &m.hdr
+	if h.finished() {
+		return " " + m.finishedText()
+	}
+	if m.stopping != "" {
+		frame := ""
+		if f := h.spinFrame(now); f >= 0 {
+			frame = spin.Frames[f] + " "
+		}
+		var what string
+		switch m.stopping {
+		case "delete":
+			what = "stopping — deleting the pod…"
+		case "keep":
+			what = "stopping — keeping the pod and detaching…"
+		default:
+			what = "stopping — " + m.quitEffect() + "…"
+		}
+		if h.cleanup != nil {
+			what = "cleanup: " + cleanupText(h.cleanup) + " — waiting for the engine to finish…"
+		}
+		return " " + st.text[toneWarn].Render(frame+what) + st.dim.Render("  (q again to leave now)")
+	}
+	return st.dim.Render(" q stops the task: " + m.quitEffect())
+}
+
+// quitEffect says what the on-finish action does to a pod stopped early.
+func (m *Model) quitEffect() string {
+	a := m.opts.OnFinishAction
+	switch a {
+	case launch.DeletePod:
+		return "the pod will be deleted (" + string(a) + ")"
+	case launch.KeepPod:
+		return "the pod will be kept (" + string(a) + ")"
+	case launch.DeleteSucceededPod:
+		return "the pod will be kept, it has not succeeded (" + string(a) + ")"
+	case launch.DeleteActivePod:
+		return "the pod will be deleted, it is still active (" + string(a) + ")"
+	}
+	return "the on-finish action applies"
+}
+
+func cleanupText(c *launch.Cleanup) string {
+	if c.Deleted {
+		return "pod deleted"
+	}
+	return "pod kept"
+}
+
+// finishedText sums the outcome up once the task is over.
+func (m *Model) finishedText() string {
+	st := m.st
+	h := &m.hdr
+	parts := []string{st.bold.Render("finished — press q to exit")}
+	if h.cleanup != nil {
+		parts = append(parts, cleanupText(h.cleanup))
+	}
+	if r := h.result; r != nil && r.Message != "" {
+		_, tn := h.badge()
+		parts = append(parts, st.text[tn].Render(clean(r.Message)))
+	}
+	return strings.Join(parts, st.dim.Render(" · "))
+}
