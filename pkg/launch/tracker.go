@@ -485,4 +485,3 @@ func (t *tracker) waitLogs(ctx context.Context, d time.Duration) {
 		t.emit(&Notice{At: t.at(), Level: "warning", Message: "the log stream did not end after the container finished; stopped following it"})
 	}
 }
-
