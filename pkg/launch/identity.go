@@ -2,24 +2,26 @@ package launch
 
 import (
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 )
 
 // Keys of the labels and annotations that identify a task pod and tell
-// attach how to finish it. They are the ones the render package writes.
+// attach how to finish it: the ones the render package writes.
 const (
-	LabelManagedBy          = "app.kubernetes.io/managed-by"
-	ManagedByValue          = "kubectl-podtask"
-	LabelTask               = "podtask.dev/task"
-	LabelRunID              = "podtask.dev/run-id"
-	AnnotationTask          = "podtask.dev/task-name"
-	AnnotationBaseContainer = "podtask.dev/base-container"
-	AnnotationXComMode      = "podtask.dev/xcom-mode"
-	AnnotationOnFinish      = "podtask.dev/on-finish-action"
+	LabelManagedBy          = render.LabelManagedBy
+	ManagedByValue          = render.ManagedByValue
+	LabelTask               = render.LabelTask
+	LabelRunID              = render.LabelRunID
+	AnnotationTask          = render.AnnotationTask
+	AnnotationBaseContainer = render.AnnotationBaseContainer
+	AnnotationXComMode      = render.AnnotationXComMode
+	AnnotationOnFinish      = render.AnnotationOnFinish
 
 	// XComSidecarName is the sidecar that keeps the XCom volume alive.
-	XComSidecarName = "airflow-xcom-sidecar"
+	XComSidecarName = render.XComSidecarName
 	// DefaultBaseContainer is KPO's base container name.
-	DefaultBaseContainer = "base"
+	DefaultBaseContainer = render.DefaultBaseContainerName
 )
 
 // OptionsFromPod fills the options the caller left empty from the pod's

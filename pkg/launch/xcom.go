@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 )
 
 // The sidecar's contract (the render package builds the sidecar with the
@@ -16,9 +18,8 @@ import (
 // line says whether a non-empty result file exists, and the sidecar is
 // stopped by writing to its FIFO with XComStopCommand.
 var (
-	XComReadCommand = []string{"sh", "-c",
-		"if [ -s /airflow/xcom/return.json ]; then echo present; cat /airflow/xcom/return.json; else echo absent; fi"}
-	XComStopCommand = []string{"sh", "-c", "echo > /tmp/podtask-xcom-stop"}
+	XComReadCommand = render.XComReadCommand
+	XComStopCommand = render.XComSidecarStopCommand
 )
 
 // ReadXCom reads the result of a task pod in the given mode. present is
