@@ -6,15 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
-	"strconv"
+	"math"
 	"strings"
 	"time"
 
 	yamlv3 "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	sigsjson "sigs.k8s.io/json"
-	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // FieldError is bad input: which field, where, and what is wrong with it.
@@ -118,8 +116,6 @@ func ParsePod(path string, data []byte) (*corev1.Pod, error) {
 	return &pod, nil
 }
 
-var duplicateKeyRE = regexp.MustCompile(`line (\d+): key "([^"]*)" already set in map`)
-
 // toJSON converts YAML (or JSON) to JSON, rejecting syntax errors, several
 // documents and duplicate keys.
 func toJSON(path string, data []byte) ([]byte, error) {
@@ -142,17 +138,85 @@ func toJSON(path string, data []byte) ([]byte, error) {
 	if root.Kind != yamlv3.MappingNode {
 		return nil, &FieldError{File: path, Line: root.Line, Msg: "must be a YAML mapping (key: value lines)"}
 	}
-	js, err := sigsyaml.YAMLToJSONStrict(data)
+	v, err := nodeToValue(root, "")
 	if err != nil {
-		if m := duplicateKeyRE.FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return nil, &FieldError{File: path, Line: line, Field: m[2], Msg: "duplicate field"}
+		if fe, ok := err.(*FieldError); ok {
+			fe.File = path
 		}
-		msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
-		msg = strings.TrimPrefix(msg, "yaml: ")
-		return nil, &FieldError{File: path, Msg: msg}
+		return nil, err
+	}
+	js, err := json.Marshal(v)
+	if err != nil {
+		return nil, &FieldError{File: path, Msg: "cannot be converted to JSON: " + cleanJSONError(err).Error()}
 	}
 	return js, nil
+}
+
+// nodeToValue converts a YAML node to plain JSON-able values with YAML 1.2
+// scalars (y, no, on stay strings), reporting duplicate keys with their line.
+func nodeToValue(n *yamlv3.Node, path string) (any, error) {
+	switch n.Kind {
+	case yamlv3.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return nodeToValue(n.Content[0], path)
+	case yamlv3.AliasNode:
+		if n.Alias == nil {
+			return nil, nil
+		}
+		return nodeToValue(n.Alias, path)
+	case yamlv3.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for i, c := range n.Content {
+			v, err := nodeToValue(c, fmt.Sprintf("%s[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yamlv3.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, vn := n.Content[i], n.Content[i+1]
+			if k.Kind == yamlv3.ScalarNode && k.Tag == "!!merge" {
+				return nil, &FieldError{Line: k.Line, Field: path, Msg: "YAML merge keys (<<) are not supported"}
+			}
+			if k.Kind != yamlv3.ScalarNode {
+				return nil, &FieldError{Line: k.Line, Field: path, Msg: "a key must be a plain value"}
+			}
+			kp := k.Value
+			if path != "" {
+				kp = path + "." + k.Value
+			}
+			if _, dup := out[k.Value]; dup {
+				return nil, &FieldError{Line: k.Line, Field: kp, Msg: "duplicate field"}
+			}
+			v, err := nodeToValue(vn, kp)
+			if err != nil {
+				return nil, err
+			}
+			out[k.Value] = v
+		}
+		return out, nil
+	case yamlv3.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return nil, nil
+		case "!!bool", "!!int", "!!float":
+			var v any
+			if err := n.Decode(&v); err != nil {
+				return nil, &FieldError{Line: n.Line, Field: path, Msg: "invalid value: " + err.Error()}
+			}
+			if f, ok := v.(float64); ok && (math.IsInf(f, 0) || math.IsNaN(f)) {
+				return nil, &FieldError{Line: n.Line, Field: path, Msg: "infinite or NaN numbers are not allowed"}
+			}
+			return v, nil
+		}
+		return n.Value, nil
+	}
+	return nil, &FieldError{Line: n.Line, Field: path, Msg: "unsupported YAML node"}
 }
 
 func yamlSyntaxError(path string, err error) error {
