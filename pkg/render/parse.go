@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 
@@ -138,7 +138,8 @@ func toJSON(path string, data []byte) ([]byte, error) {
 	if root.Kind != yamlv3.MappingNode {
 		return nil, &FieldError{File: path, Line: root.Line, Msg: "must be a YAML mapping (key: value lines)"}
 	}
-	v, err := nodeToValue(root, "")
+	conv := &yamlConverter{}
+	v, err := conv.value(root, "")
 	if err != nil {
 		if fe, ok := err.(*FieldError); ok {
 			fe.File = path
@@ -152,24 +153,43 @@ func toJSON(path string, data []byte) ([]byte, error) {
 	return js, nil
 }
 
-// nodeToValue converts a YAML node to plain JSON-able values with YAML 1.2
+// value converts a YAML node to plain JSON-able values with YAML 1.2
 // scalars (y, no, on stay strings), reporting duplicate keys with their line.
-func nodeToValue(n *yamlv3.Node, path string) (any, error) {
+type yamlConverter struct {
+	nodes   int                   // nodes produced, aliases expanded included
+	inAlias map[*yamlv3.Node]bool // aliases being expanded, against cycles
+}
+
+// maxYAMLNodes bounds alias expansion ("billion laughs").
+const maxYAMLNodes = 100000
+
+func (c *yamlConverter) value(n *yamlv3.Node, path string) (any, error) {
+	if c.nodes++; c.nodes > maxYAMLNodes {
+		return nil, &FieldError{Line: n.Line, Field: path, Msg: "too many values (aliases expand to more than 100000)"}
+	}
 	switch n.Kind {
 	case yamlv3.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return nodeToValue(n.Content[0], path)
+		return c.value(n.Content[0], path)
 	case yamlv3.AliasNode:
 		if n.Alias == nil {
 			return nil, nil
 		}
-		return nodeToValue(n.Alias, path)
+		if c.inAlias[n.Alias] {
+			return nil, &FieldError{Line: n.Line, Field: path, Msg: "alias *" + n.Value + " refers to itself"}
+		}
+		if c.inAlias == nil {
+			c.inAlias = map[*yamlv3.Node]bool{}
+		}
+		c.inAlias[n.Alias] = true
+		defer delete(c.inAlias, n.Alias)
+		return c.value(n.Alias, path)
 	case yamlv3.SequenceNode:
 		out := make([]any, 0, len(n.Content))
-		for i, c := range n.Content {
-			v, err := nodeToValue(c, fmt.Sprintf("%s[%d]", path, i))
+		for i, item := range n.Content {
+			v, err := c.value(item, fmt.Sprintf("%s[%d]", path, i))
 			if err != nil {
 				return nil, err
 			}
@@ -193,7 +213,7 @@ func nodeToValue(n *yamlv3.Node, path string) (any, error) {
 			if _, dup := out[k.Value]; dup {
 				return nil, &FieldError{Line: k.Line, Field: kp, Msg: "duplicate field"}
 			}
-			v, err := nodeToValue(vn, kp)
+			v, err := c.value(vn, kp)
 			if err != nil {
 				return nil, err
 			}
