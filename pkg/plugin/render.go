@@ -36,7 +36,10 @@ func newRenderOptions(flags *genericclioptions.ConfigFlags, streams genericioopt
 }
 
 func newCmdRender(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := newRenderOptions(flags, streams)
+	return newRenderCommand(newRenderOptions(flags, streams))
+}
+
+func newRenderCommand(o *renderOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "render [flags] [-f task.yaml] [-- COMMAND [ARG...]]",
 		Short: "Print the Pod a task would run, without running it",
