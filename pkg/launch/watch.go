@@ -57,7 +57,7 @@ func (e *Engine) watchPod(ctx context.Context, namespace, name string, box *podM
 		},
 	}
 	_, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
-		ListerWatcher: lw,
+		ListerWatcher: cache.ToListWatcherWithWatchListSemantics(lw, e.Client),
 		ObjectType:    &corev1.Pod{},
 		Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { podTo(box, obj, false) },
@@ -120,7 +120,7 @@ func (e *Engine) watchEvents(ctx context.Context, pod *corev1.Pod, report func(*
 			Source: src, Count: ev.Count, First: first, Last: last})
 	}
 	_, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
-		ListerWatcher: lw,
+		ListerWatcher: cache.ToListWatcherWithWatchListSemantics(lw, e.Client),
 		ObjectType:    &corev1.Event{},
 		Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    send,
