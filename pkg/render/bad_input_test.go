@@ -68,7 +68,7 @@ func TestBadInput(t *testing.T) {
 		{"bad annotation key", head + img + "annotations: {'/x': y}\n", Options{}, "annotations", 0},
 		{"bad env name", head + img + "env_vars: {'1 A': x}\n", Options{}, "env_vars[0].name", 0},
 		{"env value and valueFrom", head + img + "env_vars:\n  - name: A\n    value: x\n    valueFrom: {fieldRef: {fieldPath: metadata.name}}\n", Options{}, "env_vars[0]", 0},
-		{"env map non-string", head + img + "env_vars: {A: {b: c}}\n", Options{}, "env_vars", 4},
+		{"env map non-string", head + img + "env_vars: {A: {b: c}}\n", Options{}, "env_vars.A", 4},
 		{"env_from empty", head + img + "env_from:\n  - prefix: X\n", Options{}, "env_from[0]", 0},
 		{"bad configmap name", head + img + "configmaps: ['Bad Name']\n", Options{}, "configmaps[0]", 0},
 		{"bad pull secret", head + img + "image_pull_secrets: 'ok, Not OK'\n", Options{}, "image_pull_secrets[1]", 0},

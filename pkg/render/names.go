@@ -80,10 +80,7 @@ func LabelValue(s string) string {
 		}
 	}
 	out := strings.Trim(string(b), "._-")
-	if len(out) <= maxNameLen && out == s {
-		return out
-	}
-	if len(out) <= maxNameLen && len(s) <= maxNameLen {
+	if s == "" || (out != "" && len(s) <= maxNameLen) {
 		return out
 	}
 	sum := sha256.Sum256([]byte(s))

@@ -86,7 +86,7 @@ func (t *Task) Complete() error {
 	return nil
 }
 
-// TaskName is the name the task is known by before templating: its name,
+// taskNameSource is the name the task is known by before templating: its name,
 // else the --from workload's, else the template's pod name, else the
 // image's repository name.
 func taskNameSource(t *Task, opts Options, layers []*corev1.Pod) string {
@@ -120,7 +120,8 @@ func taskNameSource(t *Task, opts Options, layers []*corev1.Pod) string {
 // full_pod_spec and the task's own fields (in that order, KPO's rules, see
 // MergePods), adds the XCom parts, and sets restartPolicy Never, the name,
 // the namespace, and the identity labels and annotations. Errors are
-// *FieldError naming the field. Render does not talk to the cluster.
+// *FieldError naming the field. Render does not talk to the cluster; it
+// completes t in place (see Complete) and otherwise leaves it as it is.
 func Render(t *Task, opts Options) (*corev1.Pod, error) {
 	if t == nil {
 		return nil, fieldErr("", "no task")

@@ -516,3 +516,9 @@ func TestRenderDoesNotKeepState(t *testing.T) {
 	eq(t, "second run id", p2.Labels[LabelRunID], "2")
 	eq(t, "task labels untouched", task.Labels, map[string]string{"x": "y"})
 }
+
+func TestEnvMapScalars(t *testing.T) {
+	pod, _ := mustRender(t, head+"name: a\nimage: x\nenv_vars: {PORT: 80, DEBUG: true, RATIO: 0.5, NAME: y}\n", Options{})
+	eq(t, "env", base(t, pod).Env, []corev1.EnvVar{{Name: "DEBUG", Value: "true"}, {Name: "NAME", Value: "y"}, {Name: "PORT", Value: "80"}, {Name: "RATIO", Value: "0.5"}})
+	eq(t, "non-ASCII label value", LabelValue("ü") != "", true)
+}

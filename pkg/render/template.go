@@ -87,7 +87,8 @@ func templateMsg(err error) string {
 	return msg
 }
 
-// applyTemplates returns a copy of t with every templated string rendered.
+// applyTemplates returns a deep copy of t with every templated string
+// rendered.
 func applyTemplates(t *Task, data map[string]any) (*Task, error) {
 	js, err := json.Marshal(t)
 	if err != nil {
@@ -104,7 +105,6 @@ func applyTemplates(t *Task, data map[string]any) (*Task, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	changed := false
 	for _, k := range keys {
 		if notTemplated[k] {
 			continue
@@ -115,12 +115,9 @@ func applyTemplates(t *Task, data map[string]any) (*Task, error) {
 		}
 		if c {
 			tree[k] = v
-			changed = true
 		}
 	}
-	if !changed {
-		return t, nil
-	}
+	// Always a fresh copy: what Render builds never shares memory with t.
 	out, err := json.Marshal(tree)
 	if err != nil {
 		return nil, err

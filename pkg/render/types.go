@@ -201,9 +201,27 @@ func (e *EnvVars) UnmarshalJSON(b []byte) error {
 		*e = nil
 		return nil
 	case strings.HasPrefix(t, "{"):
-		var m map[string]string
-		if err := json.Unmarshal(b, &m); err != nil {
-			return fmt.Errorf("the map form takes string values (quote numbers and booleans)")
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return err
+		}
+		m := make(map[string]string, len(raw))
+		for k, v := range raw {
+			var s string
+			if err := json.Unmarshal(v, &s); err == nil {
+				m[k] = s
+				continue
+			}
+			var scalar any
+			if err := json.Unmarshal(v, &scalar); err != nil {
+				return err
+			}
+			switch scalar.(type) {
+			case float64, bool:
+				m[k] = string(v) // 80 -> "80", true -> "true"
+			default:
+				return &nestedError{path: k, msg: "the map form takes plain values; use the list form for valueFrom"}
+			}
 		}
 		*e = envFromMap(m)
 		return nil
