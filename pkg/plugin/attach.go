@@ -1,20 +1,191 @@
 package plugin
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
+	"github.com/podtask-dev/kubectl-podtask/pkg/render"
+	"github.com/podtask-dev/kubectl-podtask/pkg/tui"
 )
 
-// newCmdAttach is a placeholder until the command is implemented.
-func newCmdAttach(_ *genericclioptions.ConfigFlags, _ genericiooptions.IOStreams) *cobra.Command {
-	return &cobra.Command{
-		Use:    "attach",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("not implemented yet")
+// AttachOptions are the inputs of `kubectl podtask attach`.
+type AttachOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	streams     genericiooptions.IOStreams
+
+	find     podFinder
+	follow   followFlags
+	onFinish string
+	since    time.Duration
+	tail     int64
+
+	namespace string
+	name      string
+	engine    *launch.Engine
+}
+
+// podFinder finds a task pod by name or by its identity labels.
+type podFinder struct {
+	task   string
+	runID  string
+	latest bool
+}
+
+func (f *podFinder) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.task, "task", "", "Find the pod by task name (the podtask.dev/task label) instead of by pod name")
+	cmd.Flags().StringVar(&f.runID, "run-id", "", "With --task: the run id (the podtask.dev/run-id label)")
+	cmd.Flags().BoolVar(&f.latest, "latest", false, "With --task: when several pods match, take the newest")
+}
+
+func newCmdAttach(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &AttachOptions{configFlags: flags, streams: streams, tail: -1}
+	cmd := &cobra.Command{
+		Use:   "attach (POD | --task NAME [--run-id ID] [--latest])",
+		Short: "Pick a task pod up again: logs, completion, XCom, cleanup and exit code, as run would",
+		Long: `Attach finds a task pod that run started (by pod name, or by task name and run id) and
+carries on exactly as run would have: it streams the logs (from the start, or --since/--tail),
+waits for completion, reads the XCom result, applies the on-finish action recorded on the pod
+(or --on-finish-action), and exits with the base container's exit code.
+
+A finished pod that was kept can be attached too: it prints its logs and exit code, and its XCom
+result when the pod used termination-message mode or its sidecar is still running.`,
+		Example: `  # Carry on after closing the terminal or a kill -9 of run
+  kubectl podtask attach hello-world-k3j9x2ab
+
+  # Find it by task name; the newest run if there are several
+  kubectl podtask attach --task hello-world --latest --tail 100`,
+		Args: cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeTaskPods(flags),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
 		},
 	}
+	o.find.addFlags(cmd)
+	o.follow.addFlags(cmd.Flags())
+	cmd.Flags().StringVar(&o.onFinish, "on-finish-action", "", "Override the on-finish action recorded on the pod: delete_pod, keep_pod, delete_succeeded_pod or delete_active_pod")
+	cmd.Flags().DurationVar(&o.since, "since", 0, "Only logs newer than this duration, e.g. 5m")
+	cmd.Flags().Int64Var(&o.tail, "tail", -1, "Only the last N log lines; -1 for all")
+	return cmd
+}
+
+// Complete resolves the pod and builds the engine.
+func (o *AttachOptions) Complete(cmd *cobra.Command, args []string) error {
+	if err := o.follow.validate(); err != nil {
+		return err
+	}
+	if o.onFinish != "" && !validOnFinish(o.onFinish) {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--on-finish-action %q is not one of delete_pod, keep_pod, delete_succeeded_pod, delete_active_pod", o.onFinish)}
+	}
+	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
+	}
+	o.namespace = ns
+	if o.engine, err = newEngine(o.configFlags); err != nil {
+		return err
+	}
+	ctx := cmdContext(cmd)
+	o.name, err = o.find.resolve(ctx, o.engine, ns, args)
+	return err
+}
+
+func validOnFinish(s string) bool {
+	for _, a := range launch.OnFinishActions {
+		if string(a) == s {
+			return true
+		}
+	}
+	return false
+}
+
+func cmdContext(cmd *cobra.Command) context.Context {
+	if ctx := cmd.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+// resolve returns the name of the one pod the user means.
+func (f *podFinder) resolve(ctx context.Context, e *launch.Engine, namespace string, args []string) (string, error) {
+	switch {
+	case len(args) == 1 && f.task != "":
+		return "", &ExitError{Code: ExitUsage, Err: errors.New("give a pod name or --task, not both")}
+	case len(args) == 1:
+		return args[0], nil
+	case f.task == "":
+		return "", &ExitError{Code: ExitUsage, Err: errors.New("name the pod, or find it with --task NAME (see 'kubectl podtask list')")}
+	}
+	sel := labels.Set{launch.LabelManagedBy: launch.ManagedByValue, launch.LabelTask: render.LabelValue(f.task)}
+	if f.runID != "" {
+		sel[launch.LabelRunID] = render.LabelValue(f.runID)
+	}
+	list, err := e.Client.Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return "", &ExitError{Code: ExitAPI, Err: fmt.Errorf("list task pods: %w", err)}
+	}
+	pods := list.Items
+	if len(pods) == 0 {
+		return "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("no pod of task %q in namespace %s (see 'kubectl podtask list')", f.task, namespace)}
+	}
+	sort.Slice(pods, func(i, j int) bool {
+		return pods[j].CreationTimestamp.Before(&pods[i].CreationTimestamp)
+	})
+	if len(pods) == 1 || f.latest {
+		return pods[0].Name, nil
+	}
+	var active []corev1.Pod
+	for _, p := range pods {
+		if p.Status.Phase == corev1.PodPending || p.Status.Phase == corev1.PodRunning {
+			active = append(active, p)
+		}
+	}
+	if len(active) == 1 {
+		return active[0].Name, nil
+	}
+	var names []string
+	for _, p := range pods {
+		names = append(names, fmt.Sprintf("%s (run %s, %s)", p.Name, p.Labels[launch.LabelRunID], p.Status.Phase))
+	}
+	return "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d pods of task %q match: %s; pick one by name, add --run-id, or use --latest",
+		len(pods), f.task, strings.Join(names, ", "))}
+}
+
+// Run follows the pod to the end.
+func (o *AttachOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	opts := launch.Options{OnFinish: launch.OnFinishAction(o.onFinish)}
+	if o.since > 0 {
+		t := metav1.NewTime(time.Now().Add(-o.since))
+		opts.SinceTime = &t
+	}
+	if o.tail >= 0 {
+		opts.TailLines = &o.tail
+	}
+	o.follow.apply(&opts)
+	topts := tui.Options{
+		Task:           o.name,
+		OnFinishAction: launch.OnFinishAction(o.onFinish),
+		NoColor:        os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb",
+	}
+	return o.follow.follow(ctx, o.streams, opts, topts, func(ctx context.Context, opts launch.Options) (*launch.Result, error) {
+		return o.engine.Attach(ctx, o.namespace, o.name, opts)
+	})
 }

@@ -1,0 +1,90 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
+	"github.com/podtask-dev/kubectl-podtask/pkg/tui"
+)
+
+// tuiAvailable reports whether streams.Out is a terminal (else the caller
+// falls back to plain output and prints a note on stderr).
+func tuiAvailable(streams genericiooptions.IOStreams) bool {
+	f, ok := streams.Out.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// runWithTUI runs engine under the TUI. engine gets the context to run under
+// and the sink to report to. It returns the engine's result once both the
+// engine and the screen have ended.
+//
+// opts.Stop is what the screen's q, d and k call; when nil it cancels the
+// engine's context here. The screen is not tied to ctx: pressing q cancels
+// the engine, and the screen stays up to show the cleanup until Finished.
+func runWithTUI(ctx context.Context, streams genericiooptions.IOStreams, opts tui.Options,
+	engine func(ctx context.Context, sink launch.Sink) (*launch.Result, error)) (*launch.Result, error) {
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if opts.Stop == nil {
+		opts.Stop = cancel
+	}
+
+	m := tui.New(opts)
+	popts := []tea.ProgramOption{
+		tea.WithOutput(streams.Out),
+		// Signals are the caller's: a SIGTERM cancels the engine, whose
+		// Finished event then closes the screen after the cleanup.
+		tea.WithoutSignalHandler(),
+		// The screen outlives a cancelled engine context (to show the
+		// cleanup), so it runs under a context of its own.
+		tea.WithContext(context.WithoutCancel(ctx)),
+	}
+	if opts.NoColor {
+		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	if f, ok := streams.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		popts = append(popts, tea.WithInput(f))
+	}
+	p := tea.NewProgram(m, popts...)
+
+	type outcome struct {
+		res *launch.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := engine(ctx, m.Sink(p.Send))
+		done <- outcome{res, err}
+		p.Send(tui.Done{Result: res, Err: err}) // a no-op once the screen has gone
+	}()
+
+	_, uiErr := p.Run()
+	if uiErr != nil {
+		// The screen failed (no terminal after all, a panic): stop the task
+		// with its own on-finish action rather than leave it unwatched.
+		cancel(nil)
+	}
+
+	var out outcome
+	select {
+	case out = <-done:
+	case <-time.After(300 * time.Millisecond):
+		// Left with a second q or Ctrl-C while the engine still cleans up.
+		fmt.Fprintln(streams.ErrOut, "podtask: waiting for the cleanup to finish…")
+		out = <-done
+	}
+	if uiErr != nil && !errors.Is(uiErr, tea.ErrProgramKilled) {
+		return out.res, errors.Join(out.err, fmt.Errorf("terminal UI: %w", uiErr))
+	}
+	return out.res, out.err
+}
