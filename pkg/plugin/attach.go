@@ -67,7 +67,7 @@ result when the pod used termination-message mode or its sidecar is still runnin
 
   # Find it by task name; the newest run if there are several
   kubectl podtask attach --task hello-world --latest --tail 100`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeTaskPods(flags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
