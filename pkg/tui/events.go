@@ -72,13 +72,7 @@ func (e *eventsView) addNotice(ev launch.Notice) {
 }
 
 func (e *eventsView) addCleanup(ev launch.Cleanup) {
-	msg := "pod kept"
-	if ev.Deleted {
-		msg = "pod deleted"
-	}
-	if ev.Reason != "" {
-		msg += ": " + ev.Reason
-	}
+	msg := cleanupText(&ev)
 	e.add(eventRow{t: ev.Time, tn: toneInfo, reason: "Cleanup", message: msg})
 }
 

@@ -136,13 +136,57 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tick()
 	case tea.KeyPressMsg:
 		return m.onKey(msg)
-	case launch.LogLine:
-		m.logs.ring.add(msg.Container, msg.Line)
-		return m, m.ensureTicking()
+	case Done:
+		if m.hdr.finished() {
+			return m, nil
+		}
+		// The engine ended without a Finished event (it failed before it
+		// could follow the task): leave, the caller reports the error.
+		m.quitting = true
+		return m, tea.Quit
 	case launch.Event:
-		return m.onEvent(msg)
+		switch ev := deref(msg).(type) {
+		case launch.LogLine:
+			m.logs.ring.add(ev.Container, ev.Line)
+			return m, m.ensureTicking()
+		default:
+			return m.onEvent(ev)
+		}
 	}
 	return m, nil
+}
+
+// Done tells the screen the engine has returned. Send it after the engine's
+// Run or Attach returns: it makes the screen quit if the engine ended
+// without a Finished event; otherwise it changes nothing.
+type Done struct {
+	Result *launch.Result
+	Err    error
+}
+
+// deref turns the engine's event pointers into values; Update accepts both.
+func deref(ev launch.Event) launch.Event {
+	switch e := ev.(type) {
+	case *launch.StageChanged:
+		return *e
+	case *launch.PodCreated:
+		return *e
+	case *launch.PodStatus:
+		return *e
+	case *launch.KubeEvent:
+		return *e
+	case *launch.LogLine:
+		return *e
+	case *launch.Notice:
+		return *e
+	case *launch.XComResult:
+		return *e
+	case *launch.Cleanup:
+		return *e
+	case *launch.Finished:
+		return *e
+	}
+	return ev
 }
 
 func (m *Model) ensureTicking() tea.Cmd {
@@ -200,7 +244,9 @@ func (m *Model) onEvent(ev launch.Event) (tea.Model, tea.Cmd) {
 				m.xcom.set(true, r.XCom, m.st)
 			}
 		}
-		if m.stopping != "" || m.opts.ExitOnFinish {
+		interrupted := ev.Result != nil && ev.Result.Outcome == launch.OutcomeInterrupted
+		if m.stopping != "" || m.opts.ExitOnFinish || interrupted {
+			// Asked to stop (here, or by a signal to the process): leave.
 			m.quitting = true
 			return m, tea.Quit
 		}

@@ -53,7 +53,7 @@ func pullFailure() []tea.Msg {
 		launch.KubeEvent{At: at(9), Type: "Warning", Reason: "Failed", Message: msg, Count: 3, Last: t0.Add(9 * time.Second)},
 		launch.Notice{At: at(10), Level: "warning", Message: "the image cannot be pulled; giving up"},
 		launch.StageChanged{At: at(10), Stage: launch.StageCleaning},
-		launch.Cleanup{At: at(11), Action: launch.DeletePod, Deleted: true, Reason: "delete_pod"},
+		launch.Cleanup{At: at(11), Action: launch.DeletePod, Deleted: true, Reason: "deleted by delete_pod"},
 		launch.Finished{At: at(11), Result: &launch.Result{Pod: "nightly-report-7k2xq", Namespace: "default", Outcome: launch.OutcomeStartFailed, Reason: "ImagePullBackOff", Message: `the image "127.0.0.1:1/missing:1.0" cannot be pulled`, Deleted: true}},
 	)
 }
@@ -84,7 +84,7 @@ func success() []tea.Msg {
 		launch.StageChanged{At: at(14), Stage: launch.StageCompleting},
 		launch.XComResult{At: at(15), Present: true, Value: value},
 		launch.StageChanged{At: at(15), Stage: launch.StageCleaning},
-		launch.Cleanup{At: at(16), Action: launch.DeleteSucceededPod, Deleted: true, Reason: "the task succeeded"},
+		launch.Cleanup{At: at(16), Action: launch.DeleteSucceededPod, Deleted: true, Reason: "deleted by delete_succeeded_pod"},
 		launch.StageChanged{At: at(16), Stage: launch.StageDone},
 		launch.Finished{At: at(16), Result: &launch.Result{Pod: "nightly-report-7k2xq", Namespace: "default", Task: "nightly-report", Node: "node-1", Phase: "Succeeded", Outcome: launch.OutcomeSucceeded, ExitCode: i32(0), XCom: value, HasXCom: true, Deleted: true}},
 	)
@@ -101,7 +101,7 @@ func failure() []tea.Msg {
 			{Name: "airflow-xcom-sidecar", State: "terminated", Reason: "Completed", ExitCode: i32(0)},
 		}},
 		launch.KubeEvent{At: at(6), Type: "Warning", Reason: "BackoffLimitExceeded", Message: "container base exited with code 3", Count: 1, Last: t0.Add(6 * time.Second)},
-		launch.Cleanup{At: at(7), Action: launch.KeepPod, Deleted: false, Reason: "keep_pod"},
+		launch.Cleanup{At: at(7), Action: launch.KeepPod, Deleted: false, Reason: "kept by keep_pod; attach with: kubectl podtask attach nightly-report-7k2xq -n default"},
 		launch.Finished{At: at(7), Result: &launch.Result{Pod: "nightly-report-7k2xq", Namespace: "default", Phase: "Failed", Outcome: launch.OutcomeFailed, Reason: "Error", Message: "container base exited with code 3", ExitCode: i32(3)}},
 	)
 	return out

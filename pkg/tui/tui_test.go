@@ -92,7 +92,7 @@ func TestGolden(t *testing.T) {
 		want   []string // must be on the screen
 	}{
 		{"waiting", opts(4), 80, 24, scheduled(),
-			[]string{"Pending", "ContainerCreating", "once the container starts", "Scheduled", "node-1", "⏱ 4s", "q stops the task: the pod will be kept"}},
+			[]string{"Pending", "ContainerCreating", "once the container starts", "Scheduled", "node-1", "⏱ 4s", "q stops the task: the pod will be deleted"}},
 		{"pull_failure", opts(30), 80, 24, pullFailure(),
 			[]string{"Failed to start", "ImagePullBackOff", "the container never started", "⚠ Failed ×3", "pod deleted", "finished — press q to exit"}},
 		{"running_logs", opts(75), 80, 24, running(60),
@@ -100,7 +100,7 @@ func TestGolden(t *testing.T) {
 		{"success_xcom", opts(99), 80, 24, success(),
 			[]string{"✓ Succeeded", `"rows": 42000`, "exit 0", "pod deleted", "⏱ 16s", "finished — press q to exit"}},
 		{"failure_exit", opts(99), 80, 24, failure(),
-			[]string{"Failed (exit 3)", "KeyError: 'region'", "Error exit 3", "BackoffLimitExceeded", "pod kept"}},
+			[]string{"Failed (exit 3)", "KeyError: 'region'", "Error exit 3", "BackoffLimitExceeded", "pod kept by keep_pod"}},
 		{"narrow", opts(99), 60, 20, success(),
 			[]string{"Succeeded", `"rows": 42000`, "finished — press q"}},
 		{"wide", opts(99), 120, 30, success(),
@@ -410,5 +410,41 @@ func TestCleanStripsControlSequences(t *testing.T) {
 	}
 	if !strings.Contains(ansi.Strip(s), "red and bell") {
 		t.Errorf("cleaned line lost its text: %q", ansi.Strip(s))
+	}
+}
+
+func TestEnginePointersAndDone(t *testing.T) {
+	m := New(opts(20))
+	// The engine sends pointers; values and pointers draw the same.
+	for _, msg := range running(3) {
+		if ev, ok := msg.(launch.LogLine); ok {
+			m.Update(&ev)
+			continue
+		}
+		m.Update(msg)
+	}
+	m.Update(&launch.Notice{At: at(4), Level: "warning", Message: "log stream broke; resuming"})
+	s := ansi.Strip(m.View().Content)
+	for _, want := range []string{"step 003", "Running", "log stream broke"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("screen lacks %q:\n%s", want, s)
+		}
+	}
+	// Done without Finished: the engine failed early; the screen leaves.
+	if _, cmd := m.Update(Done{Err: errors.New("boom")}); !isQuit(cmd) {
+		t.Error("Done without Finished did not quit")
+	}
+	// Done after Finished changes nothing.
+	m = New(opts(99))
+	for _, msg := range success() {
+		m.Update(msg)
+	}
+	if _, cmd := m.Update(Done{}); cmd != nil {
+		t.Error("Done after Finished returned a command")
+	}
+	// A task interrupted from outside (a signal) leaves on Finished.
+	m = New(opts(20))
+	if _, cmd := m.Update(&launch.Finished{At: at(3), Result: &launch.Result{Outcome: launch.OutcomeInterrupted}}); !isQuit(cmd) {
+		t.Error("an interrupted task's Finished did not quit")
 	}
 }

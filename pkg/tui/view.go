@@ -183,19 +183,28 @@ func (m *Model) quitEffect() string {
 		return "the pod will be deleted (" + string(a) + ")"
 	case launch.KeepPod:
 		return "the pod will be kept (" + string(a) + ")"
-	case launch.DeleteSucceededPod:
-		return "the pod will be kept, it has not succeeded (" + string(a) + ")"
-	case launch.DeleteActivePod:
-		return "the pod will be deleted, it is still active (" + string(a) + ")"
+	case launch.DeleteSucceededPod, launch.DeleteActivePod:
+		// A stopped pod did not fail: the engine does not orphan it.
+		return "the pod will be deleted (" + string(a) + ")"
 	}
 	return "the on-finish action applies"
 }
 
+// cleanupText is what cleanup did: "pod deleted by delete_pod", "pod kept
+// by keep_pod; attach with: …" (the engine's reason says by what).
 func cleanupText(c *launch.Cleanup) string {
-	if c.Deleted {
-		return "pod deleted"
+	r := clean(c.Reason)
+	if strings.HasPrefix(r, "kept") || strings.HasPrefix(r, "deleted") {
+		return "pod " + r
 	}
-	return "pod kept"
+	s := "pod kept"
+	if c.Deleted {
+		s = "pod deleted"
+	}
+	if r != "" {
+		s += " (" + r + ")"
+	}
+	return s
 }
 
 // finishedText sums the outcome up once the task is over.
