@@ -300,8 +300,11 @@ func taskPod(t *Task) (*corev1.Pod, error) {
 	}
 	c.Env = append(c.Env, t.EnvVars...)
 	for _, e := range t.PodRuntimeInfoEnvs {
-		c.Env = append(c.Env, corev1.EnvVar{Name: e.Name, ValueFrom: &corev1.EnvVarSource{
-			FieldRef: &corev1.ObjectFieldSelector{FieldPath: e.FieldPath}}})
+		from := e.ValueFrom
+		if from == nil {
+			from = &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: e.FieldPath}}
+		}
+		c.Env = append(c.Env, corev1.EnvVar{Name: e.Name, ValueFrom: from})
 	}
 	for _, cm := range t.ConfigMaps {
 		c.EnvFrom = append(c.EnvFrom, corev1.EnvFromSource{ConfigMapRef: &corev1.ConfigMapEnvSource{

@@ -99,6 +99,8 @@ volume_mounts:
 termination_message_policy: FallbackToLogsOnError
 pod_runtime_info_envs:
   - {name: POD_IP, field_path: status.podIP}
+  - name: NODE
+    valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
 base_container_name: main
 random_name_suffix: false
 labels: {team: data}
@@ -141,7 +143,8 @@ image_pull_grace_seconds: 3
 	eq(t, "container name", c.Name, "main")
 	eq(t, "args", c.Args, []string{"echo $A"})
 	eq(t, "env", c.Env, []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "2"},
-		{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}}})
+		{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
+		{Name: "NODE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}}})
 	eq(t, "envFrom", c.EnvFrom, []corev1.EnvFromSource{
 		{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cm1"}}},
 		{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cm2"}}}})

@@ -157,11 +157,13 @@ type Secret struct {
 	Items        []corev1.KeyToPath `json:"items,omitempty"`
 }
 
-// PodRuntimeInfoEnv is an env var whose value comes from a pod field
-// (a downward API fieldRef), e.g. {name: POD_IP, field_path: status.podIP}.
+// PodRuntimeInfoEnv is an env var whose value comes from the pod (the
+// downward API): KPO's old form {name: POD_IP, field_path: status.podIP},
+// or its current one, a Kubernetes EnvVar with valueFrom.
 type PodRuntimeInfoEnv struct {
-	Name      string `json:"name"`
-	FieldPath string `json:"field_path"`
+	Name      string               `json:"name"`
+	FieldPath string               `json:"field_path,omitempty"`
+	ValueFrom *corev1.EnvVarSource `json:"valueFrom,omitempty"`
 }
 
 // Resources are the base container's requests and limits; quantities are

@@ -149,8 +149,8 @@ func validateTask(t *Task) error {
 		if err := validateEnvName(f+".name", e.Name); err != nil {
 			return err
 		}
-		if e.FieldPath == "" {
-			return fieldErr(f+".field_path", "is required (e.g. status.podIP, metadata.name)")
+		if (e.FieldPath == "") == (e.ValueFrom == nil) {
+			return fieldErr(f+".field_path", "give field_path (e.g. status.podIP, metadata.name) or valueFrom, one of them")
 		}
 	}
 	for i, tol := range t.Tolerations {
