@@ -27,9 +27,9 @@ type keyMap struct {
 
 func newKeyMap() keyMap {
 	return keyMap{
-		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "stop")),
 		Delete:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete pod")),
-		Keep:      key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keep & detach")),
+		Keep:      key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keep pod")),
 		Follow:    key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow")),
 		Search:    key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search")),
 		Next:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n/N", "next/prev match")),
@@ -44,14 +44,22 @@ func newKeyMap() keyMap {
 		PageDown:  key.NewBinding(key.WithKeys("pgdown", "space"), key.WithHelp("pgdn", "page down")),
 		Top:       key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/G", "top/bottom")),
 		Bottom:    key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "bottom")),
-		Copy:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy xcom")),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Copy:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy xcom"), key.WithDisabled()),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more")),
 	}
+}
+
+// finished adapts the bindings once the task is over: q leaves, d and k
+// have nothing left to stop.
+func (k *keyMap) finished() {
+	k.Quit.SetHelp("q", "quit")
+	k.Delete.SetEnabled(false)
+	k.Keep.SetEnabled(false)
 }
 
 // ShortHelp implements help.KeyMap: the one-line help.
 func (k keyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Quit, k.Delete, k.Keep, k.Follow, k.Search, k.Tab, k.Copy, k.Help}
+	return []key.Binding{k.Quit, k.Delete, k.Keep, k.Copy, k.Search, k.Follow, k.Tab, k.Help}
 }
 
 // FullHelp implements help.KeyMap: the columns shown by ?.

@@ -226,12 +226,14 @@ func (m *Model) onEvent(ev launch.Event) (tea.Model, tea.Cmd) {
 		m.events.addNotice(ev)
 	case launch.XComResult:
 		m.xcom.set(ev.Present, ev.Value, m.st)
+		m.keys.Copy.SetEnabled(m.xcom.present)
 	case launch.Cleanup:
 		c := ev
 		m.hdr.cleanup = &c
 		m.events.addCleanup(ev)
 	case launch.Finished:
 		m.hdr.result = ev.Result
+		m.keys.finished()
 		m.hdr.finishedAt = ev.Time
 		if r := ev.Result; r != nil {
 			if r.Node != "" && m.hdr.node == "" {
@@ -242,6 +244,7 @@ func (m *Model) onEvent(ev launch.Event) (tea.Model, tea.Cmd) {
 			}
 			if !m.xcom.has && r.HasXCom {
 				m.xcom.set(true, r.XCom, m.st)
+				m.keys.Copy.SetEnabled(true)
 			}
 		}
 		interrupted := ev.Result != nil && ev.Result.Outcome == launch.OutcomeInterrupted
