@@ -19,3 +19,53 @@ unit:
 
 fmt:
 	gofmt -l -w cmd pkg test bench
+
+# --- local cluster and end-to-end tests (see test/cluster/README.md) ---
+PODTASK_BIN ?= $(CURDIR)/bin/kubectl-podtask
+E2E_ENV := PODTASK_BIN=$(PODTASK_BIN) KUBECONFIG=$(PODTASK_CLUSTER_DIR)/kubeconfig
+
+cluster:
+	test/cluster/up.sh
+
+cluster-down:
+	test/cluster/down.sh
+
+cluster-env:
+	@test/cluster/env.sh
+
+e2e:
+	$(E2E_ENV) $(GO) test ./test/e2e/... -count=1 -timeout 60m -v
+
+# unit + build, then the e2e tests on a fresh (or running) local cluster,
+# which is stopped afterwards even when they fail (KEEP_CLUSTER=1 keeps it).
+# The exit status is the cluster start's or the e2e tests'.
+test: unit build
+	@rc=0; \
+	$(MAKE) --no-print-directory cluster && $(MAKE) --no-print-directory e2e || rc=$$?; \
+	if [ "$(KEEP_CLUSTER)" != 1 ]; then $(MAKE) --no-print-directory cluster-down || true; \
+	else echo "cluster kept running: eval \"\$$(make cluster-env)\""; fi; \
+	exit $$rc
+
+demo: build cluster
+	test/cluster/demo.sh
+
+# --- distribution: Krew archives, manifest, install from source ---
+DIST_VERSION ?= $(shell hack/version.sh)
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+
+.PHONY: dist manifest install
+
+# Cross-builds every platform into dist/ (archives, SHA256SUMS, VERSION).
+dist:
+	VERSION=$(DIST_VERSION) COMMIT=$(COMMIT) GO=$(GO) hack/dist.sh
+
+# Rewrites plugins/podtask.yaml's version, URIs and sha256 sums from dist/.
+manifest: dist
+	hack/krew-manifest.sh
+
+# Installs the plugin and its completion helper where kubectl finds them.
+install: build
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 bin/kubectl-podtask kubectl_complete-podtask $(DESTDIR)$(BINDIR)/
+	@echo "installed kubectl-podtask and kubectl_complete-podtask in $(DESTDIR)$(BINDIR): try 'kubectl podtask version --client'"

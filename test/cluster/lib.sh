@@ -22,7 +22,8 @@ PAUSE_IMAGE=registry.k8s.io/pause:3.10
 # Start order; teardown walks it backwards.
 COMPONENTS=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet)
 
-log() { printf '[cluster] %s\n' "$*" >&2; }
+T0=$(date +%s%N)
+log() { printf '[cluster %5.1fs] %s\n' "$((($(date +%s%N) - T0) / 1000000))e-3" "$*" >&2; }
 
 # node_name and node_ip describe this machine as the cluster sees it.
 node_name() { hostname | tr '[:upper:]' '[:lower:]'; }
@@ -43,27 +44,36 @@ pid_of() {
   echo "$pid"
 }
 
+# live PID tells whether a process exists and is not a zombie (this
+# machine's init reaps orphans only every few seconds).
+live() {
+  local st
+  st=$( { cat "/proc/$1/stat"; } 2>/dev/null) || return 1
+  st=${st##*) }
+  [ "${st%% *}" != Z ]
+}
+
 # stop_pid PID SECONDS sends SIGTERM, waits up to SECONDS, then SIGKILL.
 stop_pid() {
   local pid=$1 bound=$2 i
   kill -TERM "$pid" 2>/dev/null || return 0
   for ((i = 0; i < bound * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
+    live "$pid" || return 0
     sleep 0.1
   done
   log "pid $pid did not stop in ${bound}s: SIGKILL"
   kill -KILL "$pid" 2>/dev/null || true
   for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
+    live "$pid" || return 0
     sleep 0.1
   done
 }
 
 stop_component() {
-  local pid
+  local pid t0=$SECONDS
   if pid=$(pid_of "$1"); then
-    log "stopping $1 (pid $pid)"
     stop_pid "$pid" "${2:-10}"
+    log "stopped $1 (pid $pid) in $((SECONDS - t0))s"
   fi
   rm -f "$D/run/$1.pid"
 }
@@ -161,6 +171,14 @@ teardown() {
   unmount_state
   ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE" 2>/dev/null || true
   remove_pod_cgroups
-  rm -rf "/var/lib/cni/cache/results/$CNI_NETWORK-"* 2>/dev/null || true
-  rmdir /run/containerd/s /run/containerd/fifo 2>/dev/null || true
+  # libcni caches results outside any configurable folder in containerd 1.6.
+  local r id
+  for r in /var/lib/cni/results/"$CNI_NETWORK"-*; do
+    [ -e "$r" ] || continue
+    id=${r#/var/lib/cni/results/"$CNI_NETWORK"-}
+    id=${id%-*}
+    rm -f "$r" "/var/lib/cni/results/cni-loopback-$id-lo"
+  done
+  rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
+  rmdir /run/containerd/s /run/containerd/fifo /run/containerd 2>/dev/null || true
 }

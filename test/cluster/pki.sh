@@ -16,17 +16,17 @@ ip=$(node_ip)
 
 openssl_q() { openssl "$@" 2>/dev/null; }
 
-openssl_q genrsa -out ca.key 2048
+openssl_q genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key
 openssl_q req -x509 -new -key ca.key -sha256 -days 3650 -subj "/CN=podtask-cluster-ca" -out ca.crt
 
 # cert NAME SUBJECT EXT_USAGE [SAN]
 cert() {
   local n=$1 subj=$2 usage=$3 san=${4:-}
-  openssl_q genrsa -out "$n.key" 2048
+  openssl_q genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$n.key"
   openssl_q req -new -key "$n.key" -subj "$subj" -out "$n.csr"
   {
     echo "basicConstraints=CA:FALSE"
-    echo "keyUsage=critical,digitalSignature,keyEncipherment"
+    echo "keyUsage=critical,digitalSignature"
     echo "extendedKeyUsage=$usage"
     [ -n "$san" ] && echo "subjectAltName=$san"
   } >"$n.ext"
@@ -44,8 +44,8 @@ cert controller-manager "/CN=system:kube-controller-manager" clientAuth
 cert scheduler "/CN=system:kube-scheduler" clientAuth
 cert kubelet "/O=system:nodes/CN=system:node:$name" clientAuth
 cert front-proxy-client "/CN=front-proxy-client" clientAuth
-openssl_q genrsa -out sa.key 2048
-openssl_q rsa -in sa.key -pubout -out sa.pub
+openssl_q genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out sa.key
+openssl_q pkey -in sa.key -pubout -out sa.pub
 chmod 600 ./*.key
 
 # kubeconfig FILE CERT_NAME USER

@@ -263,6 +263,7 @@ evictionHard:
 imageGCHighThresholdPercent: 99
 imageGCLowThresholdPercent: 98
 maxPods: 50
+nodeStatusUpdateFrequency: 4s
 EOF
 
 # --- start ------------------------------------------------------------------
@@ -324,6 +325,7 @@ launch kubelet "$D/bin/k8s" kubelet \
   --root-dir="$D/kubelet" --hostname-override="$NAME" --node-ip="$IP"
 
 wait_for "node $NAME Ready" node_ready
+log "node $NAME Ready"
 wait_for "serviceaccount/default" kc get serviceaccount default -n default
 
 log "cluster up in $((SECONDS - start))s (node $NAME, $IP)"
