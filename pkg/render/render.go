@@ -243,7 +243,8 @@ func Render(t *Task, opts Options) (*corev1.Pod, error) {
 // PodFromTemplate turns a workload's pod template (or a pod) into a base
 // layer: what only the original object should carry is dropped (labels, so
 // Services and controllers do not pick the copy up; identity, owners, node
-// binding, ephemeral containers, the injected service account token volume).
+// binding, ephemeral containers, the injected service account token volume,
+// and probes, which a changed command would fail).
 func PodFromTemplate(tpl *corev1.PodTemplateSpec) *corev1.Pod {
 	pod := &corev1.Pod{Spec: *tpl.Spec.DeepCopy()}
 	pod.Annotations = make(map[string]string)
@@ -279,6 +280,8 @@ func PodFromTemplate(tpl *corev1.PodTemplateSpec) *corev1.Pod {
 				}
 			}
 			cs[i].VolumeMounts = mounts
+			// As kubectl debug --copy-to: a changed command would fail them.
+			cs[i].LivenessProbe, cs[i].ReadinessProbe, cs[i].StartupProbe = nil, nil, nil
 		}
 	}
 	return pod

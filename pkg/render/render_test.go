@@ -473,6 +473,7 @@ func TestFromWorkload(t *testing.T) {
 			Volumes: []corev1.Volume{{Name: "kube-api-access-abcde", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{}}},
 				{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 			Containers: []corev1.Container{{Name: "job", Image: "busybox", Command: []string{"false"},
+				LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}},
 				Env: []corev1.EnvVar{{Name: "MODE", Value: "prod"}},
 				VolumeMounts: []corev1.VolumeMount{{Name: "kube-api-access-abcde", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount"},
 					{Name: "data", MountPath: "/data"}}}},
@@ -495,6 +496,7 @@ func TestFromWorkload(t *testing.T) {
 	eq(t, "command replaced", c.Command, []string{"sh", "-c", "env"})
 	eq(t, "env added", c.Env, []corev1.EnvVar{{Name: "MODE", Value: "prod"}, {Name: "DEBUG", Value: "1"}})
 	eq(t, "token volume dropped", pod.Spec.Volumes, []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}})
+	eq(t, "probes dropped", c.LivenessProbe == nil, true)
 	eq(t, "token mount dropped", c.VolumeMounts, []corev1.VolumeMount{{Name: "data", MountPath: "/data"}})
 }
 
