@@ -125,8 +125,8 @@ func (t *tracker) follow(ctx context.Context) (*Result, error) {
 	wctx, stopWatches := context.WithCancel(ctx)
 	defer stopWatches()
 	updates := newPodMailbox()
-	go t.e.watchPod(wctx, t.pod.Namespace, t.pod.Name, updates)
-	go t.e.watchEvents(wctx, t.pod, t.onKubeEvent)
+	go t.e.watchPod(wctx, t.pod.Namespace, t.pod.Name, updates, t.watchTrouble("pod"))
+	go t.e.watchEvents(wctx, t.pod, t.onKubeEvent, t.watchTrouble("events"))
 
 	var schedule, startup, pullGrace timer
 	schedule.arm(t.opts.ScheduleTimeout)
@@ -200,6 +200,25 @@ func (t *tracker) follow(ctx context.Context) (*Result, error) {
 			} else {
 				pullGrace.disarm()
 			}
+		}
+	}
+}
+
+// watchTrouble reports a failing watch once, and again when it recovers:
+// the watch itself retries with backoff.
+func (t *tracker) watchTrouble(what string) func(error) {
+	var mu sync.Mutex
+	failing := ""
+	return func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil && failing != "":
+			failing = ""
+			t.emit(&Notice{At: t.at(), Level: "info", Message: "watching the " + what + " again"})
+		case err != nil && failing == "":
+			failing = describeAPIError(err)
+			t.emit(&Notice{At: t.at(), Level: "warning", Message: "watching the " + what + " failed (retrying): " + failing})
 		}
 	}
 }

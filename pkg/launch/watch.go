@@ -44,16 +44,20 @@ func (m *podMailbox) take() (*corev1.Pod, bool) {
 // watchPod follows one pod with a reflector: it lists then watches, resumes
 // from the last resource version after a broken watch, and relists when that
 // version is too old (410 Gone).
-func (e *Engine) watchPod(ctx context.Context, namespace, name string, box *podMailbox) {
+func (e *Engine) watchPod(ctx context.Context, namespace, name string, box *podMailbox, onErr func(error)) {
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = sel
-			return e.Client.Pods(namespace).List(ctx, o)
+			obj, err := e.Client.Pods(namespace).List(ctx, o)
+			onErr(err)
+			return obj, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.FieldSelector = sel
-			return e.Client.Pods(namespace).Watch(ctx, o)
+			w, err := e.Client.Pods(namespace).Watch(ctx, o)
+			onErr(err)
+			return w, err
 		},
 	}
 	_, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
@@ -78,7 +82,7 @@ func podTo(box *podMailbox, obj any, deleted bool) {
 }
 
 // watchEvents reports the Kubernetes events about the pod as they happen.
-func (e *Engine) watchEvents(ctx context.Context, pod *corev1.Pod, report func(*KubeEvent)) {
+func (e *Engine) watchEvents(ctx context.Context, pod *corev1.Pod, report func(*KubeEvent), onErr func(error)) {
 	sel := fields.Set{"involvedObject.kind": "Pod", "involvedObject.name": pod.Name}
 	if pod.UID != "" {
 		sel["involvedObject.uid"] = string(pod.UID)
@@ -88,11 +92,15 @@ func (e *Engine) watchEvents(ctx context.Context, pod *corev1.Pod, report func(*
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = selector
-			return e.Client.Events(ns).List(ctx, o)
+			obj, err := e.Client.Events(ns).List(ctx, o)
+			onErr(err)
+			return obj, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.FieldSelector = selector
-			return e.Client.Events(ns).Watch(ctx, o)
+			w, err := e.Client.Events(ns).Watch(ctx, o)
+			onErr(err)
+			return w, err
 		},
 	}
 	send := func(obj any) {

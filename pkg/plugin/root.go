@@ -4,11 +4,15 @@
 package plugin
 
 import (
+	goflag "flag"
+	"io"
 	"os"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 )
 
 // DefaultStreams are the process's stdin, stdout and stderr.
@@ -32,6 +36,11 @@ fetches its XCom result, cleans up, and exits with the container's exit code.`,
 		},
 	}
 	flags.AddFlags(cmd.PersistentFlags())
+	var verbosity int
+	cmd.PersistentFlags().IntVarP(&verbosity, "v", "v", 0, "Number for the log level verbosity of the Kubernetes client (0 prints none of its logs)")
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		return configureClientLogging(verbosity, streams.ErrOut)
+	}
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
@@ -48,11 +57,26 @@ fetches its XCom result, cleans up, and exits with the container's exit code.`,
 		newCmdCreatePullSecret(flags, streams),
 		newCmdVersion(flags, streams),
 	)
+	registerCompletions(cmd, flags)
 	return cmd
 }
 
 func usageError(c *cobra.Command, err error) error {
 	return &usageErr{err: err, cmd: c.CommandPath()}
+}
+
+// configureClientLogging keeps client-go's own logging (klog) quiet unless
+// -v asks for it: the engine reports what matters as events.
+func configureClientLogging(v int, w io.Writer) error {
+	fs := goflag.NewFlagSet("klog", goflag.ContinueOnError)
+	klog.InitFlags(fs)
+	if v <= 0 {
+		klog.SetOutput(io.Discard)
+		klog.LogToStderr(false)
+		return fs.Set("stderrthreshold", "FATAL")
+	}
+	klog.SetOutput(w)
+	return fs.Set("v", strconv.Itoa(v))
 }
 
 type usageErr struct {
