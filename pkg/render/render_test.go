@@ -527,3 +527,8 @@ func TestEnvMapScalars(t *testing.T) {
 	eq(t, "env", base(t, pod).Env, []corev1.EnvVar{{Name: "DEBUG", Value: "true"}, {Name: "NAME", Value: "y"}, {Name: "PORT", Value: "80"}, {Name: "RATIO", Value: "0.5"}})
 	eq(t, "non-ASCII label value", LabelValue("ü") != "", true)
 }
+
+func TestTemplateLiteralBraces(t *testing.T) {
+	pod, _ := mustRender(t, head+"name: a\nimage: x\ncmds: ['docker inspect -f {{`{{ .Id }}`}}', '{{ \"{{\" }}x']\n", Options{})
+	eq(t, "cmds", base(t, pod).Command, []string{"docker inspect -f {{ .Id }}", "{{x"})
+}
