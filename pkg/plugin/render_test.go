@@ -91,3 +91,15 @@ func TestRenderCommandBadFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderCommandErrorNamesFlag(t *testing.T) {
+	kc := testKubeconfig(t, "http://127.0.0.1:1")
+	_, err := renderCmd(t, kc, nil, "--image", "x", "--limits", "memory=lots")
+	if err == nil || !strings.Contains(err.Error(), "container_resources.limits.memory") || !strings.Contains(err.Error(), "(set by --limits)") {
+		t.Errorf("error %v does not name the field and the flag", err)
+	}
+	var fe *render.FieldError
+	if !errors.As(err, &fe) {
+		t.Errorf("the hint hides the *render.FieldError: %T", err)
+	}
+}

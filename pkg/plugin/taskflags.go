@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -362,9 +363,43 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 	}
 	pod, err := render.Render(task, opts)
 	if err != nil {
-		return nil, nil, &ExitError{Code: ExitUsage, Err: err}
+		return nil, nil, &ExitError{Code: ExitUsage, Err: withFlagHint(err, fs)}
 	}
 	return pod, task, nil
+}
+
+// fieldFlags are the flags that set a task field, for error messages.
+var fieldFlags = map[string][]string{
+	"image": {"image"}, "name": {"name"}, "cmds": {"cmds"}, "arguments": {"arguments"},
+	"env_vars": {"env"}, "configmaps": {"env-from-configmap"}, "secrets": {"secret-env", "env-from-secret", "secret-volume"},
+	"labels": {"label"}, "annotations": {"annotation"}, "node_selector": {"node-selector"},
+	"service_account_name": {"service-account"}, "image_pull_policy": {"image-pull-policy"},
+	"image_pull_secrets": {"image-pull-secret"}, "container_resources": {"requests", "limits"},
+	"params": {"param"}, "xcom_sidecar_image": {"xcom-sidecar-image"}, "base_container_name": {"container-name"},
+	"active_deadline_seconds": {"active-deadline-seconds"},
+}
+
+// withFlagHint adds the flag the user set to an error about a task field:
+// "container_resources.limits.memory: ... (set by --limits)".
+func withFlagHint(err error, fs *pflag.FlagSet) error {
+	var fe *render.FieldError
+	if !errors.As(err, &fe) || fe.File != "" || fe.Field == "" {
+		return err
+	}
+	top := fe.Field
+	if i := strings.IndexAny(top, ".["); i >= 0 {
+		top = top[:i]
+	}
+	var set []string
+	for _, f := range fieldFlags[top] {
+		if fs.Changed(f) {
+			set = append(set, "--"+f)
+		}
+	}
+	if len(set) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w (set by %s)", err, strings.Join(set, ", "))
 }
 
 // parseFrom splits "KIND/NAME" and normalises the kind.
