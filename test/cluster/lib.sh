@@ -95,6 +95,20 @@ stray_pids() {
   done
 }
 
+# foreign_pids prints cluster component processes of another state dir:
+# the bridge, the kubepods cgroups and the ports are per machine, so only
+# one cluster can run at a time.
+foreign_pids() {
+  local p cmd argv0
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    cmd=$( { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null) || continue
+    argv0=${cmd%% *}
+    case ${argv0##*/} in k8s | etcd) ;; *) continue ;; esac
+    case $cmd in *"$D/"*) ;; *) echo "$p" ;; esac
+  done
+}
+
 # cgroup_roots prints every mounted cgroup hierarchy (v1 and v2).
 cgroup_roots() { awk '$3 == "cgroup" || $3 == "cgroup2" {print $2}' /proc/self/mounts; }
 
@@ -155,7 +169,13 @@ containerd_clear() {
 # the system: processes, mounts, the bridge, cgroups, containerd's fixed
 # runtime folders. The state dir itself is left to the caller.
 teardown() {
-  local i
+  local i foreign
+  foreign=$(foreign_pids)
+  if [ -n "$foreign" ]; then
+    echo "another local cluster is running (pids $(echo $foreign)): stop it with its own" \
+      "PODTASK_CLUSTER_DIR and 'make cluster-down' first" >&2
+    return 1
+  fi
   for ((i = ${#COMPONENTS[@]} - 1; i >= 1; i--)); do
     stop_component "${COMPONENTS[$i]}" 15
     [ "${COMPONENTS[$i]}" = kubelet ] && containerd_clear

@@ -255,6 +255,10 @@ serializeImagePulls: false
 rotateCertificates: false
 resolvConf: "$resolv"
 clusterDomain: cluster.local
+# No CoreDNS runs here. Pointing pods at the bridge's own address (nothing
+# listens on :53) makes lookups fail fast and spares every pod a
+# MissingClusterDNS warning event.
+clusterDNS: ["${POD_SUBNET%.*}.1"]
 evictionHard:
   memory.available: 100Mi
   nodefs.available: 1%
