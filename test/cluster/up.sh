@@ -62,6 +62,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # --- binaries ---------------------------------------------------------------
+command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
 cache_root=${PODTASK_BIN_CACHE:-$HOME/.cache/podtask-cluster}
 mkdir -p "$cache_root"
 bindir=$(flock "$cache_root/.lock" "$HERE/build.sh")/bin
