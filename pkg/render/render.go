@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -210,6 +211,9 @@ func Render(t *Task, opts Options) (*corev1.Pod, error) {
 	pod.Name = PodName(name, suffix)
 	pod.GenerateName = ""
 	pod.Namespace = t.Namespace
+	// What the server sets (a template exported with kubectl get -o yaml has it).
+	pod.UID, pod.ResourceVersion, pod.Generation, pod.ManagedFields = "", "", 0, nil
+	pod.CreationTimestamp, pod.DeletionTimestamp, pod.DeletionGracePeriodSeconds = metav1.Time{}, nil, nil
 	pod.Spec.RestartPolicy = corev1.RestartPolicyNever
 	pod.Status = corev1.PodStatus{}
 

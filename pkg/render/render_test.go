@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -474,7 +475,7 @@ func TestFromWorkload(t *testing.T) {
 				{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 			Containers: []corev1.Container{{Name: "job", Image: "busybox", Command: []string{"false"},
 				LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}},
-				Env: []corev1.EnvVar{{Name: "MODE", Value: "prod"}},
+				Env:           []corev1.EnvVar{{Name: "MODE", Value: "prod"}},
 				VolumeMounts: []corev1.VolumeMount{{Name: "kube-api-access-abcde", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount"},
 					{Name: "data", MountPath: "/data"}}}},
 		},
@@ -531,4 +532,24 @@ func TestEnvMapScalars(t *testing.T) {
 func TestTemplateLiteralBraces(t *testing.T) {
 	pod, _ := mustRender(t, head+"name: a\nimage: x\ncmds: ['docker inspect -f {{`{{ .Id }}`}}', '{{ \"{{\" }}x']\n", Options{})
 	eq(t, "cmds", base(t, pod).Command, []string{"docker inspect -f {{ .Id }}", "{{x"})
+}
+
+func TestExportedPodAsTemplate(t *testing.T) {
+	tpl := &File{Path: "exported.yaml", Data: []byte(`apiVersion: v1
+kind: Pod
+metadata:
+  name: web-1
+  uid: 0b6f2c1e-1111-2222-3333-444455556666
+  resourceVersion: "1234"
+  creationTimestamp: "2026-01-01T00:00:00Z"
+  managedFields: [{manager: kubectl, operation: Update}]
+spec:
+  containers: [{name: web, image: busybox}]
+status:
+  phase: Running
+`)}
+	pod, _ := mustRender(t, head+"cmds: [date]\n", Options{TemplateFile: tpl})
+	eq(t, "name", pod.Name, "web-1-abcd1234")
+	eq(t, "server fields cleared", []any{pod.UID, pod.ResourceVersion, pod.CreationTimestamp.IsZero(), len(pod.ManagedFields), pod.Status.Phase},
+		[]any{types.UID(""), "", true, 0, corev1.PodPhase("")})
 }
