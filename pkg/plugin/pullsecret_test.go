@@ -3,9 +3,13 @@ package plugin
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +23,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/klog/v2"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/pullsecret"
 )
@@ -379,5 +386,47 @@ func TestCappedVerbosity(t *testing.T) {
 	}
 	if capVerbosity(logr.Discard(), 7).V(8).Enabled() {
 		t.Error("discard logger enabled")
+	}
+}
+
+// TestCreatePullSecretBodiesNotLogged: client-go logs request and response
+// bodies at -v=8; the command's API calls must not.
+func TestCreatePullSecretBodiesNotLogged(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		w.Write(body)
+	}))
+	defer srv.Close()
+	client, err := corev1client.NewForConfig(&rest.Config{Host: srv.URL, ContentConfig: rest.ContentConfig{ContentType: "application/json"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	logger := funcr.New(func(prefix, args string) { logs.WriteString(args + "\n") }, funcr.Options{Verbosity: 10})
+	ctx := klog.NewContext(context.Background(), logger)
+
+	// Without the cap, the body (and so the password) is logged.
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "probe"}, StringData: map[string]string{"k": testPassword}}
+	if _, err := client.Secrets("ns").Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), testPassword) {
+		t.Fatalf("probe: client-go did not log the body at -v=10, so this test proves nothing:\n%s", logs.String())
+	}
+	logs.Reset()
+
+	streams, in, _, _ := genericiooptions.NewTestIOStreams()
+	in.WriteString(testPassword)
+	o := NewCreatePullSecretOptions(streams)
+	o.Client = client
+	o.Name, o.Namespace, o.Username, o.PasswordStdin = "regcred", "ns", "u", true
+	if err := o.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.StdEncoding.EncodeToString([]byte("u:" + testPassword))
+	if l := logs.String(); strings.Contains(l, testPassword) || strings.Contains(l, enc) || strings.Contains(l, "TOPSECRET") {
+		t.Errorf("the command's API calls logged the password:\n%s", l)
 	}
 }

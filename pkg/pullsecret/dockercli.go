@@ -122,7 +122,7 @@ func ConvertToHostname(maybeURL string) string {
 // RegistryKey is the key docker files a login for server under: Docker Hub's
 // index URL for any Docker Hub name, the host[:port] otherwise.
 func RegistryKey(server string) string {
-	host := strings.ToLower(ConvertToHostname(strings.TrimSpace(server)))
+	host := strings.ToLower(strings.TrimSpace(ConvertToHostname(strings.TrimSpace(server))))
 	if hubHosts[host] {
 		return DockerHubServer
 	}

@@ -251,3 +251,40 @@ func TestCheckPullSecret(t *testing.T) {
 		t.Errorf("forbidden = %q", got)
 	}
 }
+
+// FuzzParseCLIConfig: any input parses or gives a one-line error that does
+// not quote the config's auth values.
+func FuzzParseCLIConfig(f *testing.F) {
+	f.Add([]byte(cliConfig))
+	f.Add([]byte(`{"auths":{"r":{"auth":"SECRETSECRET"}}}`))
+	f.Add([]byte(`{"credHelpers":{"r":""},"credsStore":""}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseCLIConfig(data)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			if strings.Contains(string(data), "SECRETSECRET") && strings.Contains(err.Error(), "SECRETSECRET") {
+				t.Fatalf("error quotes an auth value: %v", err)
+			}
+			return
+		}
+		for _, c := range cfg.Auths {
+			_ = c.Entry()
+		}
+	})
+}
+
+// FuzzRegistryKey: the key of a key is itself, and Docker Hub's names all
+// fold to its index URL.
+func FuzzRegistryKey(f *testing.F) {
+	for _, s := range []string{"docker.io", "https://index.docker.io/v1/", "r:5000/x", "http://[::1]:5000/v2/", "a://b", "ghcr.io"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k := RegistryKey(s)
+		if again := RegistryKey(k); again != k {
+			t.Fatalf("RegistryKey(%q) = %q, but RegistryKey(%q) = %q", s, k, k, again)
+		}
+	})
+}
