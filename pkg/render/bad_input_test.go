@@ -115,7 +115,6 @@ func TestBadInput(t *testing.T) {
 		{"template file not loaded", head + img + "pod_template_file: tpl.yaml\n", Options{}, "pod_template_file", 0},
 		{"template container without image", head + "name: t\npod_template_file: tpl.yaml\n", Options{TemplateFile: tpl("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n  - name: b\n")}, "image", 0},
 		{"full spec duplicate container", head + img + "full_pod_spec: full.yaml\n", Options{FullPodSpec: &File{Path: "full.yaml", Data: []byte("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - {name: x, image: a}\n  - {name: base, image: b}\n")}}, "containers[1].name", 0},
-		{"base container name absent", head + "base_container_name: main\n" + img, Options{}, "", 0},
 	}
 	if len(cases) < 40 {
 		t.Fatalf("only %d cases", len(cases))
@@ -123,13 +122,6 @@ func TestBadInput(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			err := renderFile(t, tc.body, tc.opts)
-			if tc.name == "base container name absent" {
-				// A custom base container name is fine: it names the task's own container.
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
 			if err == nil {
 				t.Fatal("no error")
 			}

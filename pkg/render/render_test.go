@@ -553,3 +553,11 @@ status:
 	eq(t, "server fields cleared", []any{pod.UID, pod.ResourceVersion, pod.CreationTimestamp.IsZero(), len(pod.ManagedFields), pod.Status.Phase},
 		[]any{types.UID(""), "", true, 0, corev1.PodPhase("")})
 }
+
+func TestCustomBaseContainerName(t *testing.T) {
+	pod, task := mustRender(t, head+"name: a\nbase_container_name: main\nimage: x\ndo_xcom_push: true\n", Options{})
+	eq(t, "name", pod.Spec.Containers[0].Name, "main")
+	eq(t, "annotation", pod.Annotations[AnnotationBaseContainer], "main")
+	eq(t, "task", task.BaseContainerName, "main")
+	eq(t, "xcom mount on main", pod.Spec.Containers[0].VolumeMounts[0].MountPath, XComMountPath)
+}
