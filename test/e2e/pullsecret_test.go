@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -410,5 +411,65 @@ func TestPullSecretUsedByTaskPod(t *testing.T) {
 	}
 	if len(p.Spec.ImagePullSecrets) != 1 || p.Spec.ImagePullSecrets[0].Name != name {
 		t.Errorf("run pod imagePullSecrets = %v", p.Spec.ImagePullSecrets)
+	}
+}
+
+// TestPullSecretPrompt types the password at the prompt on a terminal (a
+// pseudo-terminal made by script(1)); it must not be echoed.
+func TestPullSecretPrompt(t *testing.T) {
+	kubeconfig := e2eutil.Kubeconfig(t)
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) is not installed; it provides the terminal for this test")
+	}
+	name := e2eutil.UniqueName("ps-tty")
+	cleanupSecret(t, name)
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	line := strings.Join([]string{quote(e2eutil.Plugin(t)), "create-pull-secret", name, "--docker-server=r.example", "--docker-username=u"}, " ")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, scriptBin, "-qec", line, "/dev/null")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	buf := make([]byte, 4096)
+	for !strings.Contains(out.String(), "Password for u at r.example: ") {
+		n, err := stdout.Read(buf)
+		out.Write(buf[:n])
+		if err != nil {
+			t.Fatalf("no prompt (%v); output: %q", err, out.String())
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // let the prompt turn echo off
+	typed := "typed-TOPSECRET"
+	if _, err := stdin.Write([]byte(typed + "\r")); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(stdout)
+	out.Write(rest)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v; output: %q", err, out.String())
+	}
+	if strings.Contains(out.String(), "TOPSECRET") {
+		t.Errorf("the typed password was echoed: %q", out.String())
+	}
+	if !strings.Contains(out.String(), "secret/"+name+" created") {
+		t.Errorf("output: %q", out.String())
+	}
+	var cfg struct {
+		Auths map[string]struct{ Password string } `json:"auths"`
+	}
+	if err := json.Unmarshal([]byte(dockerConfigJSON(t, name)), &cfg); err != nil || cfg.Auths["r.example"].Password != typed {
+		t.Errorf("stored password is not the typed one (%v)", err)
 	}
 }
