@@ -167,6 +167,9 @@ func oneLine(s string) string {
 
 // prettyJSON indents a JSON value for a person; it returns the input when it cannot.
 func prettyJSON(v json.RawMessage) string {
+	if len(v) <= 72 && !bytes.ContainsAny(v, "\n") {
+		return string(v)
+	}
 	var out bytes.Buffer
 	if err := json.Indent(&out, v, "", "  "); err != nil {
 		return string(v)

@@ -382,7 +382,7 @@ spec:
 `)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", "run", "--pod-template-file", tmpl, "--full-pod-spec", full,
+	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", "run", "--name", "merged", "--pod-template-file", tmpl, "--full-pod-spec", full,
 		"--env", "FROM_FLAG=x", "--label", "layer=flag", "--on-finish-action", "keep_pod", "-o", "json", "--",
 		"sh", "-c", `echo "$FROM_TEMPLATE$FROM_FULL$FROM_FLAG"`)
 	if code != 0 {

@@ -256,8 +256,9 @@ func WaitPodGone(t testing.TB, ns, name string, timeout time.Duration) {
 }
 
 // WaitPod waits, with a watch, until cond holds for the pod, and returns
-// the pod as cond saw it; it fails the test after timeout or when the pod
-// is deleted first.
+// the pod as cond saw it. A pod that does not exist yet is waited for (the
+// plugin may be about to create it); the test fails after timeout or when
+// the pod is deleted after it was seen.
 func WaitPod(t testing.TB, ns, name string, timeout time.Duration, cond func(*corev1.Pod) bool) *corev1.Pod {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -266,8 +267,8 @@ func WaitPod(t testing.TB, ns, name string, timeout time.Duration, cond func(*co
 	gone := false
 	err := watchPod(ctx, Client(t), ns, name, func(p *corev1.Pod) bool {
 		if p == nil {
-			gone = true
-			return true
+			gone = last != nil
+			return gone
 		}
 		last = p
 		if cond(p) {
@@ -278,7 +279,9 @@ func WaitPod(t testing.TB, ns, name string, timeout time.Duration, cond func(*co
 	})
 	switch {
 	case gone:
-		t.Fatalf("pod %s/%s was deleted while waiting", ns, name)
+		t.Fatalf("pod %s/%s was deleted while waiting; last seen: %s", ns, name, DescribePod(last))
+	case err != nil && last == nil:
+		t.Fatalf("pod %s/%s did not appear within %s: %v", ns, name, timeout, err)
 	case err != nil:
 		t.Fatalf("waiting for pod %s/%s: %v; last seen: %s", ns, name, err, DescribePod(last))
 	}
