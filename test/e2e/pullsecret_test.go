@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -374,7 +375,23 @@ func TestPullSecretVerboseHidesPassword(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	// pluginPS already failed the test if the password showed up.
+	if !strings.Contains(stderr, `verb="POST"`) {
+		t.Fatalf("-v=9 did not log the requests, so this test proves nothing:\n%s", stderr)
+	}
+	// pluginPS already failed the test if the password showed up in clear;
+	// bodies carry it base64-encoded (JSON) or as bytes (protobuf).
+	if strings.Contains(stderr, "Request Body") || strings.Contains(stderr, "Response Body") {
+		t.Errorf("request or response bodies were logged:\n%s", stderr)
+	}
+	secret := getSecret(t, name)
+	for _, leak := range []string{
+		base64.StdEncoding.EncodeToString(secret.Data[corev1.DockerConfigJsonKey]),
+		base64.StdEncoding.EncodeToString([]byte("u:" + psPassword)),
+	} {
+		if strings.Contains(stderr, leak) {
+			t.Errorf("the encoded credentials were logged:\n%s", stderr)
+		}
+	}
 }
 
 // TestPullSecretUsedByTaskPod: a task pod rendered or run with
