@@ -64,7 +64,14 @@ func (m *Model) layout() layout {
 			}
 			l.xcomSideW = min(max(widest+4, 30), w*2/5)
 		} else {
-			l.xcomRows = min(m.xcom.height(), max(avail/3, 1), 8)
+			// Share the rows: a short log leaves the rest to the result.
+			rows := avail - 4 // two frames
+			want := m.xcom.height()
+			logWant := max(int(m.logs.ring.snap().next), 3)
+			if want+logWant > rows {
+				want = min(want, max(rows/2, rows-logWant))
+			}
+			l.xcomRows = max(min(want, rows-1), 1)
 			avail -= l.xcomRows + 2
 		}
 	}
@@ -132,6 +139,9 @@ func (m *Model) xcomFrame(w, h int) string {
 	note := ""
 	if m.xcom.present {
 		note = "y copy"
+		if m.xcom.height() > h-2 {
+			note = "tab ↓ more · y copy"
+		}
 	}
 	body := m.xcom.view(w-3, h-2)
 	return st.frame(st.panelTtl.Render("XCom")+st.dim.Render(" · return value"), note, body, w, h, m.focus == panelXCom)
