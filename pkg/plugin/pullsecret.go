@@ -462,7 +462,7 @@ func (o *CreatePullSecretOptions) fromFiles() (map[string][]byte, error) {
 
 func hasUsable(creds map[string]pullsecret.Credential) bool {
 	for _, c := range creds {
-		if c.Username != "" || c.Password != "" || c.IdentityToken != "" {
+		if !c.Empty() {
 			return true
 		}
 	}

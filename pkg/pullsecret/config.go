@@ -177,8 +177,8 @@ func (e fileEntry) credential() (Credential, error) {
 	return c, nil
 }
 
-// empty reports an entry with nothing to log in with.
-func (c Credential) empty() bool {
+// Empty reports an entry with nothing to log in with.
+func (c Credential) Empty() bool {
 	return c.Username == "" && c.Password == "" && c.IdentityToken == ""
 }
 

@@ -154,7 +154,7 @@ func matchKey[V any](m map[string]V, server string) (string, bool) {
 func (c *CLIConfig) registryNames() string {
 	seen := map[string]bool{}
 	for k, v := range c.Auths {
-		if !v.empty() {
+		if !v.Empty() {
 			seen[k] = true
 		}
 	}

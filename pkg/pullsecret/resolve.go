@@ -37,7 +37,7 @@ func (c *CLIConfig) Lookup(ctx context.Context, r HelperRunner, server string) (
 			}
 		}
 	}
-	if key, ok := matchKey(c.Auths, server); ok && !c.Auths[key].empty() {
+	if key, ok := matchKey(c.Auths, server); ok && !c.Auths[key].Empty() {
 		return key, c.Auths[key], nil
 	}
 	where := c.Path
@@ -55,7 +55,7 @@ func (c *CLIConfig) Lookup(ctx context.Context, r HelperRunner, server string) (
 func (c *CLIConfig) All(ctx context.Context, r HelperRunner) (map[string]Credential, error) {
 	out := map[string]Credential{}
 	for k, v := range c.Auths {
-		if !v.empty() {
+		if !v.Empty() {
 			out[k] = v
 		}
 	}
