@@ -101,9 +101,14 @@ func (e *Engine) Run(ctx context.Context, pod *corev1.Pod, opts Options) (*Resul
 // would have. Options not set by the caller are taken from the pod's
 // annotations (base container, XCom mode, on-finish action).
 func (e *Engine) Attach(ctx context.Context, namespace, name string, opts Options) (*Result, error) {
-	cctx, cancel := e.callCtx(ctx)
-	pod, err := e.Client.Pods(namespace).Get(cctx, name, metav1.GetOptions{})
-	cancel()
+	var pod *corev1.Pod
+	err := retryTransient(ctx, func(ctx context.Context) error {
+		cctx, cancel := e.callCtx(ctx)
+		defer cancel()
+		var err error
+		pod, err = e.Client.Pods(namespace).Get(cctx, name, metav1.GetOptions{})
+		return err
+	})
 	if err != nil {
 		return &Result{Pod: name, Namespace: namespace, Outcome: OutcomeError, Message: err.Error()},
 			&APIError{Op: "get pod", Err: err}

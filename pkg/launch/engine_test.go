@@ -140,8 +140,8 @@ func TestRunSidecarXComAndCleanup(t *testing.T) {
 	if !res.HasXCom || string(res.XCom) != "[1,2,3,4]" {
 		t.Fatalf("xcom %q present %v", res.XCom, res.HasXCom)
 	}
-	if !ex.stopped {
-		t.Error("the sidecar was not stopped")
+	if ex.stopped {
+		t.Error("the sidecar was stopped through its FIFO although the pod is deleted (which stops it)")
 	}
 	if !res.Deleted {
 		t.Error("the pod was not deleted under delete_pod")

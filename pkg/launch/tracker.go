@@ -433,8 +433,16 @@ func (t *tracker) complete(ctx context.Context, updates *podMailbox) (*Result, e
 	if xerr != nil && r.Outcome == OutcomeSucceeded {
 		r.Message = xerr.Error()
 	}
-	// A kept pod is left in its final phase: wait for the sidecar to go.
+	// The sidecar is stopped through its FIFO only when the pod is kept, so
+	// that the pod reaches its final phase; a pod about to be deleted takes
+	// the sidecar with it. Until then the result stays readable: a run that
+	// is killed at any point can be finished by attach.
 	if t.opts.XCom == XComSidecar && !t.willDelete(t.opts.OnFinish, false) {
+		if cs := t.containerStatus(pod, XComSidecarName); cs != nil && cs.State.Running != nil {
+			if serr := t.e.StopSidecar(ctx, pod); serr != nil && ctx.Err() == nil {
+				t.emit(&Notice{At: t.at(), Level: "warning", Message: "could not stop the XCom sidecar: " + serr.Error()})
+			}
+		}
 		t.waitPhase(ctx, updates, 15*time.Second)
 	}
 	if ctx.Err() != nil {

@@ -101,7 +101,7 @@ func quoteStart(b []byte) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// readXCom reads the task's result, reports it, and stops the sidecar.
+// readXCom reads the task's result and reports it.
 func (t *tracker) readXCom(ctx context.Context, pod *corev1.Pod) error {
 	if t.opts.XCom == XComNone {
 		return nil
@@ -119,11 +119,6 @@ func (t *tracker) readXCom(ctx context.Context, pod *corev1.Pod) error {
 		}
 	}
 	value, present, err := t.e.ReadXCom(ctx, pod, t.opts.XCom, t.opts.BaseContainer)
-	if t.opts.XCom == XComSidecar {
-		if serr := t.e.StopSidecar(ctx, pod); serr != nil && ctx.Err() == nil {
-			t.emit(&Notice{At: t.at(), Level: "warning", Message: "could not stop the XCom sidecar: " + serr.Error()})
-		}
-	}
 	if err != nil {
 		return err
 	}
