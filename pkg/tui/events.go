@@ -108,7 +108,7 @@ func (r eventRow) line(st styles, w int) string {
 	icon := "·"
 	switch r.tn {
 	case toneBad:
-		icon = "⚠"
+		icon = "▲"
 	case toneWarn:
 		icon = "!"
 	case toneInfo:

@@ -125,7 +125,7 @@ func (h *header) view(st styles, w int, now time.Time) string {
 	if f := h.spinFrame(now); f >= 0 {
 		label = spin.Frames[f] + " " + label
 	}
-	right := st.elapsed.Render("⏱ "+h.elapsedText(now)) + " " + st.badge[tn].Render(label)
+	right := st.elapsed.Render(h.elapsedText(now)) + " " + st.badge[tn].Render(label)
 	left := st.title.Render("podtask") + " " + st.task.Render(h.taskName())
 	if h.attached {
 		left += st.dim.Render(" (attached)")

@@ -92,13 +92,13 @@ func TestGolden(t *testing.T) {
 		want   []string // must be on the screen
 	}{
 		{"waiting", opts(4), 80, 24, scheduled(),
-			[]string{"Pending", "ContainerCreating", "once the container starts", "Scheduled", "node-1", "⏱ 4s", "q stops the task: the pod will be deleted"}},
+			[]string{"Pending", "ContainerCreating", "once the container starts", "Scheduled", "node-1", "4s  ⠙ Pending", "q stops the task: the pod will be deleted"}},
 		{"pull_failure", opts(30), 80, 24, pullFailure(),
-			[]string{"Failed to start", "ImagePullBackOff", "the container never started", "⚠ Failed ×3", "pod deleted", "finished — press q to exit"}},
+			[]string{"Failed to start", "ImagePullBackOff", "the container never started", "▲ Failed ×3", "pod deleted", "finished — press q to exit"}},
 		{"running_logs", opts(75), 80, 24, running(60),
-			[]string{"Running", "step 060", "following", "60 lines", "⏱ 1m15s"}},
+			[]string{"Running", "step 060", "following", "60 lines", "1m15s"}},
 		{"success_xcom", opts(99), 80, 24, success(),
-			[]string{"✓ Succeeded", `"rows": 42000`, "exit 0", "pod deleted", "⏱ 16s", "finished — press q to exit"}},
+			[]string{"✓ Succeeded", `"rows": 42000`, "exit 0", "pod deleted", "16s  ✓ Succeeded", "finished — press q to exit"}},
 		{"failure_exit", opts(99), 80, 24, failure(),
 			[]string{"Failed (exit 3)", "KeyError: 'region'", "Error exit 3", "BackoffLimitExceeded", "pod kept by keep_pod"}},
 		{"narrow", opts(99), 60, 20, success(),

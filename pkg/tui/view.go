@@ -92,7 +92,11 @@ func (m *Model) render(now time.Time) string {
 
 	if l.topRows > 0 {
 		contW := wOr(l.stacked, w, l.contW)
-		conts := st.frame(st.panelTtl.Render("Containers"), "", m.conts.rows(st, contW-3), contW, l.topRows+2, false)
+		title := st.panelTtl.Render("Containers")
+		if c := m.hdr.cleanup; c != nil && c.Deleted {
+			title += st.dim.Render(" · last seen")
+		}
+		conts := st.frame(title, "", m.conts.rows(st, contW-3), contW, l.topRows+2, false)
 		evW := w - l.contW
 		evRows := l.topRows
 		if l.stacked {
