@@ -183,14 +183,13 @@ var ErrInterrupted = errors.New("interrupted")
 
 // describeAPIError turns common API errors into one line that says what to do.
 func describeAPIError(err error) string {
-	var se apierrors.APIStatus
-	if errors.As(err, &se) && apierrors.IsForbidden(err) {
-		d := se.Status().Details
-		if d != nil {
-			return fmt.Sprintf("forbidden: the current user may not do this on %s %q (ask for RBAC permission; see README 'Permissions'): %s",
-				d.Kind, d.Name, se.Status().Message)
+	if apierrors.IsForbidden(err) {
+		var se apierrors.APIStatus
+		msg := err.Error()
+		if errors.As(err, &se) {
+			msg = se.Status().Message
 		}
-		return "forbidden: " + se.Status().Message + " (ask for RBAC permission; see README 'Permissions')"
+		return "forbidden: " + msg + " (ask for this RBAC permission; README 'Permissions' lists what podtask needs)"
 	}
 	return err.Error()
 }

@@ -604,3 +604,13 @@ func (s cappedSink) WithCallDepth(depth int) logr.LogSink {
 	}
 	return s
 }
+
+// warnPullSecrets warns, on w, about each image pull secret of pod that does
+// not exist in its namespace or is not a docker config secret.
+func warnPullSecrets(ctx context.Context, c corev1client.SecretsGetter, pod *corev1.Pod, w io.Writer) {
+	for _, ref := range pod.Spec.ImagePullSecrets {
+		if msg := pullsecret.CheckPullSecret(ctx, c, pod.Namespace, ref.Name); msg != "" {
+			fmt.Fprintln(w, "podtask: warning: "+msg)
+		}
+	}
+}

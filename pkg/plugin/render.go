@@ -102,6 +102,11 @@ func (o *renderOptions) run(cmd *cobra.Command, args []string) error {
 			return &ExitError{Code: ExitAPI, Err: serverRejection(err)}
 		}
 		got.APIVersion, got.Kind = "v1", "Pod"
+		if len(pod.Spec.ImagePullSecrets) > 0 {
+			if e, err := newEngine(o.configFlags); err == nil {
+				warnPullSecrets(ctx, e.Client, pod, o.ErrOut)
+			}
+		}
 		pod = got
 	}
 	return printPod(o.Out, o.output, pod)

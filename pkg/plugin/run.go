@@ -94,8 +94,11 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	o.pod, o.spec = pod, spec
-	o.engine, err = newEngine(o.configFlags)
-	return err
+	if o.engine, err = newEngine(o.configFlags); err != nil {
+		return err
+	}
+	warnPullSecrets(ctx, o.engine.Client, pod, o.streams.ErrOut)
+	return nil
 }
 
 // Validate checks what Complete could not.

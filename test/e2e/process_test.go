@@ -19,7 +19,7 @@ import (
 func pluginCmd(t *testing.T, ctx context.Context, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, e2eutil.Plugin(t), args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+e2eutil.Kubeconfig(t))
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+e2eutil.PluginKubeconfig(t))
 	cmd.WaitDelay = 60 * time.Second
 	return cmd
 }

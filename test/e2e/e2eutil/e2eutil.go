@@ -180,7 +180,7 @@ func repoRoot() (string, error) {
 // sends SIGINT (as Ctrl-C would) and SIGKILL 15 s later.
 func RunPlugin(t testing.TB, ctx context.Context, stdin string, args ...string) (stdout, stderr string, exitCode int) {
 	t.Helper()
-	kubeconfig := Kubeconfig(t)
+	kubeconfig := PluginKubeconfig(t)
 	cmd := exec.CommandContext(ctx, Plugin(t), args...)
 	cmd.Env = append(withoutEnv(os.Environ(), "KUBECONFIG"), "KUBECONFIG="+kubeconfig)
 	cmd.Stdin = strings.NewReader(stdin)
