@@ -332,6 +332,8 @@ launch kubelet "$D/bin/k8s" kubelet \
 wait_for "node $NAME Ready" node_ready
 log "node $NAME Ready"
 wait_for "serviceaccount/default" kc get serviceaccount default -n default
+# Every pod mounts this config map (service-account token volume).
+wait_for "configmap/kube-root-ca.crt" kc get configmap kube-root-ca.crt -n default
 
 log "cluster up in $((SECONDS - start))s (node $NAME, $IP)"
 log "  export KUBECONFIG=$KUBECONFIG_FILE PATH=$D/bin:\$PATH   (or: eval \"\$(make cluster-env)\")"
