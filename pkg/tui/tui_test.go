@@ -448,3 +448,49 @@ func TestEnginePointersAndDone(t *testing.T) {
 		t.Error("an interrupted task's Finished did not quit")
 	}
 }
+
+func TestFullHelpAndFocus(t *testing.T) {
+	m := New(opts(99))
+	for _, msg := range success() {
+		m.Update(msg)
+	}
+	m.Update(press('?'))
+	s := ansi.Strip(screen(t, m, 80, 24))
+	for _, want := range []string{"next/prev match", "wrap", "container", "top/bottom"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("full help lacks %q:\n%s", want, s)
+		}
+	}
+	m.Update(press('?'))
+
+	// tab: logs -> events -> xcom -> logs; the focused frame is drawn in
+	// the accent colour and takes the scroll keys.
+	if m.focus != panelLogs {
+		t.Fatalf("initial focus %v", m.focus)
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyTab})
+	if m.focus != panelEvents {
+		t.Fatalf("after tab focus %v, want events", m.focus)
+	}
+	if !strings.Contains(m.View().Content, m.st.focused.Render("╭")+m.st.focused.Render("─")+" "+m.st.panelTtl.Render("Events")) {
+		t.Error("the events frame is not drawn as focused")
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyTab})
+	if m.focus != panelXCom {
+		t.Fatalf("after two tabs focus %v, want xcom", m.focus)
+	}
+	before := ansi.Strip(m.View().Content)
+	m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
+	m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
+	after := ansi.Strip(m.View().Content)
+	if before == after || !strings.Contains(after, `"ok": true`) {
+		t.Errorf("down did not scroll the XCom panel:\n%s", after)
+	}
+	if !strings.Contains(after, "following") {
+		t.Error("scrolling the XCom panel paused the log")
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyTab})
+	if m.focus != panelLogs {
+		t.Errorf("after three tabs focus %v, want logs", m.focus)
+	}
+}
