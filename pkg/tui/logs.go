@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -203,14 +204,22 @@ func (l *logView) view(st styles, w, h int, started, finished bool) ([]string, s
 	return rows, l.note(s)
 }
 
-// decorate highlights the active query in a line.
+// levelWord finds a log level word worth colouring: upper case only, so
+// prose that mentions an error stays calm.
+var levelWord = regexp.MustCompile(`\b(ERROR|FATAL|CRITICAL|PANIC|Traceback|WARN|WARNING)\b`)
+
+// decorate colours a line's level word and highlights the active query.
 func (l *logView) decorate(st styles, line string) string {
-	if l.query == "" {
-		return line
-	}
 	lower := strings.ToLower(line)
 	q := strings.ToLower(l.query)
-	if len(lower) != len(line) || !strings.Contains(lower, q) {
+	if l.query == "" || len(lower) != len(line) || !strings.Contains(lower, q) {
+		if loc := levelWord.FindStringIndex(line); loc != nil {
+			tn := toneBad
+			if line[loc[0]] == 'W' {
+				tn = toneWait
+			}
+			return line[:loc[0]] + st.text[tn].Bold(true).Render(line[loc[0]:loc[1]]) + line[loc[1]:]
+		}
 		return line
 	}
 	var b strings.Builder

@@ -494,3 +494,20 @@ func TestFullHelpAndFocus(t *testing.T) {
 		t.Errorf("after three tabs focus %v, want logs", m.focus)
 	}
 }
+
+func TestLevelWordsAreColoured(t *testing.T) {
+	m := New(opts(20))
+	m.Update(launch.LogLine{Container: "base", Line: "2026-03-14 ERROR cannot reach db"})
+	m.Update(launch.LogLine{Container: "base", Line: "WARN retrying"})
+	m.Update(launch.LogLine{Container: "base", Line: "an error in prose stays plain"})
+	out := m.View().Content
+	if !strings.Contains(out, "2026-03-14 "+m.st.text[toneBad].Bold(true).Render("ERROR")+" cannot reach db") {
+		t.Error("ERROR is not coloured")
+	}
+	if !strings.Contains(out, m.st.text[toneWait].Bold(true).Render("WARN")+" retrying") {
+		t.Error("WARN is not coloured")
+	}
+	if !strings.Contains(out, "an error in prose stays plain") {
+		t.Error("a lower-case error was decorated")
+	}
+}
