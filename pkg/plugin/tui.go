@@ -69,6 +69,10 @@ func runWithTUI(ctx context.Context, streams genericiooptions.IOStreams, opts tu
 	}()
 
 	_, uiErr := p.Run()
+	// The alternate screen is gone: leave the outcome in the scrollback.
+	if line := m.Summary(); line != "" {
+		fmt.Fprintln(streams.ErrOut, line)
+	}
 	if uiErr != nil {
 		// The screen failed (no terminal after all, a panic): stop the task
 		// with its own on-finish action rather than leave it unwatched.

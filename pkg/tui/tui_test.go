@@ -511,3 +511,24 @@ func TestLevelWordsAreColoured(t *testing.T) {
 		t.Error("a lower-case error was decorated")
 	}
 }
+
+func TestSummary(t *testing.T) {
+	m := New(opts(99))
+	if m.Summary() != "" {
+		t.Error("summary before the end")
+	}
+	for _, msg := range success() {
+		m.Update(msg)
+	}
+	want := `podtask: nightly-report Succeeded in 16s · pod/nightly-report-7k2xq deleted by delete_succeeded_pod · xcom {"rows":42000,"shards":["a","b"],"ok":true,"skipped":null,"ratio":0.97}`
+	if got := m.Summary(); got != want {
+		t.Errorf("summary:\n got %s\nwant %s", got, want)
+	}
+	m = New(opts(99))
+	for _, msg := range failure() {
+		m.Update(msg)
+	}
+	if got := m.Summary(); !strings.Contains(got, "Failed (exit 3) in 7s") || !strings.Contains(got, "kept by keep_pod; attach with") {
+		t.Errorf("failure summary: %s", got)
+	}
+}

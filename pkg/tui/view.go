@@ -235,3 +235,24 @@ func (m *Model) finishedText() string {
 	}
 	return strings.Join(parts, st.dim.Render(" · "))
 }
+
+// Summary is a plain line to print after the screen has closed, so the
+// outcome stays in the terminal's scrollback: "" until Finished arrived.
+func (m *Model) Summary() string {
+	h := &m.hdr
+	if h.result == nil {
+		return ""
+	}
+	label, _ := h.badge()
+	s := "podtask: " + h.taskName() + " " + strings.TrimLeft(label, "✓✗■! ") + " in " + humanDuration(h.elapsed(m.opts.now()))
+	if h.pod != "" {
+		s += " · pod/" + h.pod
+	}
+	if h.cleanup != nil {
+		s += " " + strings.TrimPrefix(cleanupText(h.cleanup), "pod ")
+	}
+	if m.xcom.present && len(m.xcom.raw) <= 200 {
+		s += " · xcom " + m.xcom.raw
+	}
+	return s
+}
