@@ -49,7 +49,7 @@ func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'
 // phase and the XCom value to appear on the screen, presses q, and checks
 // the exit code and that the pod was deleted.
 func TestTUIRunInTmux(t *testing.T) {
-	kubeconfig := e2eutil.Kubeconfig(t) // skips without a cluster
+	kubeconfig := e2eutil.PluginKubeconfig(t) // skips without a cluster
 	tmux, err := exec.LookPath("tmux")
 	if err != nil {
 		t.Skip("tmux is not installed")
