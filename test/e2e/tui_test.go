@@ -49,52 +49,17 @@ func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'
 // phase and the XCom value to appear on the screen, presses q, and checks
 // the exit code and that the pod was deleted.
 func TestTUIRunInTmux(t *testing.T) {
-	kubeconfig := e2eutil.PluginKubeconfig(t) // skips without a cluster
-	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		t.Skip("tmux is not installed")
-	}
-	plugin := e2eutil.Plugin(t)
-	dir := t.TempDir()
-	exitFile := filepath.Join(dir, "exit")
 	name := e2eutil.UniqueName("tui")
-
 	script := `echo hello from the task; mkdir -p /airflow/xcom; echo '{"a":1}' > /airflow/xcom/return.json`
-	shell := strings.Join([]string{
-		"env", "-u", "NO_COLOR", "TERM=xterm-256color", "KUBECONFIG=" + shq(kubeconfig),
-		shq(plugin), "run", "--tui", "--name", name, "--xcom", "--image", busybox, "--", "sh", "-c", shq(script),
-	}, " ") + "; echo EXIT=$? > " + shq(exitFile)
-
-	s := &tmuxSession{t: t, socket: "podtask-e2e-" + name, name: name}
-	if out, err := s.cmd("new-session", "-d", "-s", name, "-x", "100", "-y", "30", shell).CombinedOutput(); err != nil {
-		t.Fatalf("%s new-session: %v: %s", tmux, err, out)
-	}
-	t.Cleanup(func() { _ = s.cmd("kill-server").Run() })
+	s, exitFile := startTUI(t, name, "run", "--tui", "--name", name, "--xcom", "--image", busybox, "--", "sh", "-c", script)
 
 	// Wait for the outcome and the XCom value on the screen.
-	var screen, pod string
-	podRe := regexp.MustCompile(`pod (` + regexp.QuoteMeta(name) + `[a-z0-9-]*)`)
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		screen, err = s.capture(false)
-		if err != nil {
-			t.Fatalf("capture-pane: %v (did the plugin exit early? exit file: %s)", err, readFile(exitFile))
-		}
-		if m := podRe.FindStringSubmatch(screen); m != nil {
-			pod = m[1]
-		}
-		if strings.Contains(screen, "Succeeded") && strings.Contains(screen, `"a": 1`) &&
-			strings.Contains(screen, "press q to exit") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the screen never showed Succeeded and the XCom value:\n%s", screen)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	if pod == "" {
+	screen := s.waitScreen(3*time.Minute, "Succeeded", `"a": 1`, "press q to exit")
+	m := regexp.MustCompile(`pod (` + regexp.QuoteMeta(name) + `[a-z0-9-]*)`).FindStringSubmatch(screen)
+	if m == nil {
 		t.Fatalf("the screen does not name the pod:\n%s", screen)
 	}
+	pod := m[1]
 	e2eutil.CleanupPod(t, e2eutil.Namespace, pod)
 	for _, want := range []string{"hello from the task", "Containers", "Events", "Logs", "XCom", "exit 0"} {
 		if !strings.Contains(screen, want) {
@@ -102,26 +67,14 @@ func TestTUIRunInTmux(t *testing.T) {
 		}
 	}
 	if path := os.Getenv("PODTASK_TUI_CAPTURE"); path != "" {
-		// The README's picture is made from this capture (docs/tui.png).
+		// The README's picture is made from such a capture (docs/tui.png).
 		if colour, err := s.capture(true); err == nil {
 			_ = os.WriteFile(path, []byte(colour), 0o644)
 		}
 	}
 
 	s.keys("q")
-	var code string
-	for deadline := time.Now().Add(time.Minute); ; {
-		if b := readFile(exitFile); strings.HasPrefix(b, "EXIT=") {
-			code = strings.TrimSpace(strings.TrimPrefix(b, "EXIT="))
-			break
-		}
-		if time.Now().After(deadline) {
-			screen, _ = s.capture(false)
-			t.Fatalf("the plugin did not exit after q:\n%s", screen)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if code != "0" {
+	if code := waitExit(t, s, exitFile, time.Minute); code != "0" {
 		t.Errorf("exit code %s, want 0 as plain run gives", code)
 	}
 	e2eutil.WaitPodGone(t, e2eutil.Namespace, pod, time.Minute)
@@ -149,5 +102,102 @@ func TestTUIFallsBackWithoutTerminal(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "plain hello") || strings.Contains(stdout, "\x1b[?1049h") {
 		t.Errorf("stdout is not the plain log:\n%q", stdout)
+	}
+}
+
+// startTUI starts the plugin with args in a 100x30 tmux session and returns
+// the session and the file its exit code is written to.
+func startTUI(t *testing.T, name string, args ...string) (*tmuxSession, string) {
+	t.Helper()
+	kubeconfig := e2eutil.PluginKubeconfig(t) // skips without a cluster
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed")
+	}
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	words := []string{"env", "-u", "NO_COLOR", "TERM=xterm-256color", "KUBECONFIG=" + shq(kubeconfig), shq(e2eutil.Plugin(t))}
+	for _, a := range args {
+		words = append(words, shq(a))
+	}
+	shell := strings.Join(words, " ") + "; echo EXIT=$? > " + shq(exitFile)
+	s := &tmuxSession{t: t, socket: "podtask-e2e-" + name, name: name}
+	if out, err := s.cmd("new-session", "-d", "-s", name, "-x", "100", "-y", "30", shell).CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = s.cmd("kill-server").Run() })
+	return s, exitFile
+}
+
+// waitScreen polls the screen until every want is on it, and returns it.
+func (s *tmuxSession) waitScreen(timeout time.Duration, wants ...string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		screen, err := s.capture(false)
+		if err == nil {
+			ok := true
+			for _, w := range wants {
+				ok = ok && strings.Contains(screen, w)
+			}
+			if ok {
+				return screen
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the screen never showed %q:\n%s", wants, screen)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// waitExit waits for the plugin's exit code.
+func waitExit(t *testing.T, s *tmuxSession, exitFile string, timeout time.Duration) string {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); ; {
+		if b := readFile(exitFile); strings.HasPrefix(b, "EXIT=") {
+			return strings.TrimSpace(strings.TrimPrefix(b, "EXIT="))
+		}
+		if time.Now().After(deadline) {
+			screen, _ := s.capture(false)
+			t.Fatalf("the plugin did not exit:\n%s", screen)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestTUIKeepAndDelete presses k (keep the pod, detach) and d (delete it
+// now) while a task runs, and checks what happened to the pod.
+func TestTUIKeepAndDelete(t *testing.T) {
+	for _, tc := range []struct {
+		key      string
+		wantPod  bool
+		wantCode string
+	}{
+		{"k", true, "130"},
+		{"d", false, "130"},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			name := e2eutil.UniqueName("tui-" + tc.key)
+			s, exitFile := startTUI(t, name, "run", "--tui", "--name", name, "--on-finish-action", "delete_pod",
+				"--image", busybox, "--", "sh", "-c", "echo working; sleep 300")
+			screen := s.waitScreen(2*time.Minute, "Running", "working")
+			m := regexp.MustCompile(`pod (` + regexp.QuoteMeta(name) + `[a-z0-9-]*)`).FindStringSubmatch(screen)
+			if m == nil {
+				t.Fatalf("the screen does not name the pod:\n%s", screen)
+			}
+			pod := m[1]
+			e2eutil.CleanupPod(t, e2eutil.Namespace, pod)
+			s.keys(tc.key)
+			code := waitExit(t, s, exitFile, 2*time.Minute)
+			if code != tc.wantCode {
+				t.Errorf("exit code %s, want %s", code, tc.wantCode)
+			}
+			if tc.wantPod {
+				if !podExists(t, e2eutil.Namespace, pod) {
+					t.Errorf("k deleted the pod; it must keep it")
+				}
+			} else {
+				e2eutil.WaitPodGone(t, e2eutil.Namespace, pod, time.Minute)
+			}
+		})
 	}
 }
