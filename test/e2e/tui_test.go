@@ -201,3 +201,25 @@ func TestTUIKeepAndDelete(t *testing.T) {
 		})
 	}
 }
+
+// TestTUIFailureExitCode checks that a failing task shows its exit code and
+// events, and that the process exits with the container's code as plain run
+// does.
+func TestTUIFailureExitCode(t *testing.T) {
+	name := e2eutil.UniqueName("tui-fail")
+	s, exitFile := startTUI(t, name, "run", "--tui", "--name", name, "--on-finish-action", "keep_pod",
+		"--image", busybox, "--", "sh", "-c", "echo about to fail; exit 3")
+	screen := s.waitScreen(3*time.Minute, "Failed (exit 3)", "about to fail", "press q to exit", "kept by keep_pod")
+	m := regexp.MustCompile(`pod (` + regexp.QuoteMeta(name) + `[a-z0-9-]*)`).FindStringSubmatch(screen)
+	if m == nil {
+		t.Fatalf("the screen does not name the pod:\n%s", screen)
+	}
+	e2eutil.CleanupPod(t, e2eutil.Namespace, m[1])
+	s.keys("q")
+	if code := waitExit(t, s, exitFile, time.Minute); code != "3" {
+		t.Errorf("exit code %s, want 3 (the container's)", code)
+	}
+	if !podExists(t, e2eutil.Namespace, m[1]) {
+		t.Error("keep_pod: the pod is gone")
+	}
+}
