@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/viewport"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
 )
@@ -87,10 +88,20 @@ func (e *eventsView) scroll(n int) {
 }
 
 // view lays the rows out for a w×h inside and returns the visible lines.
-func (e *eventsView) view(st styles, w, h int) []string {
+// With wrap (the panel has the focus) long messages wrap instead of being cut.
+func (e *eventsView) view(st styles, w, h int, wrap bool) []string {
 	lines := make([]string, 0, len(e.rows))
 	for _, r := range e.rows {
-		lines = append(lines, r.line(st, w))
+		if !wrap {
+			lines = append(lines, fit(r.line(st), w))
+			continue
+		}
+		for i, l := range strings.Split(ansi.Wrap(r.line(st), w-2, " "), "\n") {
+			if i > 0 {
+				l = "  " + l
+			}
+			lines = append(lines, fit(l, w))
+		}
 	}
 	if len(lines) == 0 {
 		lines = append(lines, st.dim.Render("no events yet"))
@@ -104,7 +115,7 @@ func (e *eventsView) view(st styles, w, h int) []string {
 	return strings.Split(e.vp.View(), "\n")
 }
 
-func (r eventRow) line(st styles, w int) string {
+func (r eventRow) line(st styles) string {
 	icon := "·"
 	switch r.tn {
 	case toneBad:
@@ -125,5 +136,5 @@ func (r eventRow) line(st styles, w int) string {
 	}
 	b.WriteString(" ")
 	b.WriteString(clean(r.message))
-	return fit(b.String(), w)
+	return b.String()
 }

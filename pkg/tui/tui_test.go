@@ -532,3 +532,22 @@ func TestSummary(t *testing.T) {
 		t.Errorf("failure summary: %s", got)
 	}
 }
+
+func TestFocusedEventsWrap(t *testing.T) {
+	m := New(opts(30))
+	for _, msg := range pullFailure() {
+		m.Update(msg)
+	}
+	if s := ansi.Strip(m.View().Content); strings.Contains(s, "connection refused") {
+		t.Fatalf("unfocused events are not cut:\n%s", s)
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyTab})
+	// The failure is above the newest rows: scroll up to it.
+	for range 10 {
+		if s := ansi.Strip(screen(t, m, 80, 24)); strings.Contains(s, "connection") && strings.Contains(s, "refused") {
+			return
+		}
+		m.Update(tea.KeyPressMsg{Code: tea.KeyUp})
+	}
+	t.Errorf("focused events do not wrap the message:\n%s", ansi.Strip(m.View().Content))
+}

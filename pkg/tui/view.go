@@ -102,7 +102,7 @@ func (m *Model) render(now time.Time) string {
 		if l.stacked {
 			evW, evRows = w, l.evRows
 		}
-		evBody := m.events.view(st, evW-3, evRows)
+		evBody := m.events.view(st, evW-3, evRows, m.focus == panelEvents)
 		events := st.frame(st.panelTtl.Render("Events"), "", evBody, evW, evRows+2, m.focus == panelEvents)
 		if l.stacked {
 			out = append(out, conts, events)
