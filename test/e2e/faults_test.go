@@ -121,6 +121,7 @@ func restartAPIServer(t *testing.T) {
 		t.Fatalf("apiserver command line: %v", err)
 	}
 	args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+	client := e2eutil.Client(t) // made while the server is up: Client skips when it is not
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func restartAPIServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
-		if _, err := e2eutil.Client(t).Pods("default").List(ctx, metaListOne); err == nil {
+		if _, err := client.Pods("default").List(ctx, metaListOne); err == nil {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
