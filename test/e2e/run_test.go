@@ -444,3 +444,44 @@ func writeFile(t *testing.T, name, content string) string {
 	}
 	return p
 }
+
+func TestRunScheduleTimeout(t *testing.T) {
+	t.Parallel()
+	s, stderr, code := runJSON(t, "--image", busybox, "--node-selector", "podtask.dev/no-such-node=true", "--schedule-timeout", "3s", "--", "true")
+	if code != 75 || !strings.Contains(stderr, "ScheduleTimeout") || !strings.Contains(stderr, "node") {
+		t.Fatalf("exit %d, want 75 with ScheduleTimeout and the scheduler's reason\n%s", code, stderr)
+	}
+	e2eutil.WaitPodGone(t, s.Namespace, s.Pod, time.Minute)
+}
+
+// --container-logs all and --init-logs stream every container, each line
+// prefixed with its container.
+func TestRunAllContainerLogs(t *testing.T) {
+	t.Parallel()
+	tmpl := writeFile(t, "template.yaml", `apiVersion: v1
+kind: Pod
+spec:
+  initContainers:
+    - name: prepare
+      image: `+busybox+`
+      command: ["sh", "-c", "echo from-init"]
+  containers:
+    - name: base
+      image: `+busybox+`
+    - name: helper
+      image: `+busybox+`
+      command: ["sh", "-c", "echo from-helper"]
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", "run", "--name", "many", "--pod-template-file", tmpl,
+		"--container-logs", "all", "--init-logs", "--", "sh", "-c", "sleep 1; echo from-base")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"[prepare] from-init", "[base] from-base", "[helper] from-helper"} {
+		if !strings.Contains(stdout, want+"\n") {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
