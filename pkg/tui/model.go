@@ -60,7 +60,6 @@ type Model struct {
 
 	focus    panel
 	stopping string // what the user asked for ("", "stop", "delete", "keep")
-	quitting bool
 	ticking  bool
 	status   string // a short message for the status line (e.g. after y)
 
@@ -142,7 +141,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		// The engine ended without a Finished event (it failed before it
 		// could follow the task): leave, the caller reports the error.
-		m.quitting = true
 		return m, tea.Quit
 	case launch.Event:
 		switch ev := deref(msg).(type) {
@@ -250,7 +248,6 @@ func (m *Model) onEvent(ev launch.Event) (tea.Model, tea.Cmd) {
 		interrupted := ev.Result != nil && ev.Result.Outcome == launch.OutcomeInterrupted
 		if m.stopping != "" || m.opts.ExitOnFinish || interrupted {
 			// Asked to stop (here, or by a signal to the process): leave.
-			m.quitting = true
 			return m, tea.Quit
 		}
 		return m, m.ensureTicking()
@@ -271,7 +268,6 @@ func (m *Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		switch {
 		case m.hdr.finished() || m.stopping != "":
 			// finished, or asked twice: leave now
-			m.quitting = true
 			return m, tea.Quit
 		default:
 			m.stopping = "stop"
