@@ -70,3 +70,9 @@ install: build
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 bin/kubectl-podtask kubectl_complete-podtask $(DESTDIR)$(BINDIR)/
 	@echo "installed kubectl-podtask and kubectl_complete-podtask in $(DESTDIR)$(BINDIR): try 'kubectl podtask version --client'"
+
+# Benchmarks against kubectl on the local cluster (not part of `make test`):
+# builds, brings the cluster up if needed, writes bench/RESULTS.md.
+.PHONY: bench
+bench:
+	$(GO) run ./bench $(BENCH_FLAGS)
