@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,8 +38,14 @@ func newEventsView() eventsView {
 	return eventsView{vp: vp, follow: true}
 }
 
+// add inserts r in time order: on attach the API lists old events after
+// newer ones have been seen.
 func (e *eventsView) add(r eventRow) {
-	e.rows = append(e.rows, r)
+	i := len(e.rows)
+	for i > 0 && !r.t.IsZero() && r.t.Before(e.rows[i-1].t) {
+		i--
+	}
+	e.rows = slices.Insert(e.rows, i, r)
 	if len(e.rows) > maxEventRows {
 		e.rows = append(e.rows[:0], e.rows[len(e.rows)-maxEventRows:]...)
 	}
@@ -55,10 +62,9 @@ func (e *eventsView) addKube(ev launch.KubeEvent) {
 	}
 	// The same event seen again (count went up) replaces its row.
 	for i := range e.rows {
-		r := &e.rows[i]
-		if r.reason == ev.Reason && r.message == ev.Message {
-			r.t, r.count, r.tn = t, ev.Count, tn
-			return
+		if e.rows[i].reason == ev.Reason && e.rows[i].message == ev.Message {
+			e.rows = slices.Delete(e.rows, i, i+1)
+			break
 		}
 	}
 	e.add(eventRow{t: t, tn: tn, reason: ev.Reason, message: ev.Message, count: ev.Count})

@@ -24,6 +24,7 @@ type header struct {
 	phase                             string
 	podReason                         string
 	uiStart, created, finishedAt      time.Time
+	firstStart                        time.Time // earliest container start seen
 	cleanup                           *launch.Cleanup
 	result                            *launch.Result
 }
@@ -51,6 +52,9 @@ func (h *header) elapsed(now time.Time) time.Duration {
 	start := h.created
 	if start.IsZero() {
 		start = h.uiStart
+	}
+	if h.attached && !h.firstStart.IsZero() && h.firstStart.Before(start) {
+		start = h.firstStart // attached later: count from when the task started
 	}
 	end := now
 	if h.finished() && !h.finishedAt.IsZero() {

@@ -218,6 +218,11 @@ func (m *Model) onEvent(ev launch.Event) (tea.Model, tea.Cmd) {
 		}
 		m.hdr.podReason = ev.Reason
 		m.conts.set(ev)
+		for _, cs := range m.conts.list {
+			if !cs.Started.IsZero() && (m.hdr.firstStart.IsZero() || cs.Started.Before(m.hdr.firstStart)) {
+				m.hdr.firstStart = cs.Started
+			}
+		}
 	case launch.KubeEvent:
 		m.events.addKube(ev)
 	case launch.Notice:

@@ -551,3 +551,20 @@ func TestFocusedEventsWrap(t *testing.T) {
 	}
 	t.Errorf("focused events do not wrap the message:\n%s", ansi.Strip(m.View().Content))
 }
+
+func TestAttachCountsFromTheTaskStartAndSortsEvents(t *testing.T) {
+	m := New(opts(60))
+	m.Update(&launch.PodCreated{At: at(50), Pod: "p-1", Namespace: "default", Task: "t", Attached: true})
+	m.Update(&launch.PodStatus{At: at(50), Phase: "Running", Containers: []launch.ContainerStatus{
+		{Name: "base", State: "running", Started: t0.Add(10 * time.Second)},
+	}})
+	m.Update(&launch.KubeEvent{At: at(50), Type: "Normal", Reason: "Started", Message: "later", Last: t0.Add(10 * time.Second)})
+	m.Update(&launch.KubeEvent{At: at(50), Type: "Normal", Reason: "Scheduled", Message: "earlier", Last: t0.Add(9 * time.Second)})
+	s := ansi.Strip(m.View().Content)
+	if !strings.Contains(s, "50s") || !strings.Contains(s, "(attached)") {
+		t.Errorf("attached: elapsed should count from the container start (50s):\n%s", s)
+	}
+	if i, j := strings.Index(s, "earlier"), strings.Index(s, "later"); i < 0 || j < 0 || i > j {
+		t.Errorf("events are not in time order:\n%s", s)
+	}
+}
