@@ -28,7 +28,9 @@ if ! [[ $VERSION =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)
 	echo "hack/dist.sh: VERSION=$VERSION is not a 'v' + semantic version, as Krew needs (e.g. v1.2.3)" >&2
 	exit 64
 fi
-for tool in tar gzip zip sha256sum; do
+tools="tar gzip sha256sum"
+[[ $PLATFORMS == *windows* ]] && tools+=" zip"
+for tool in $tools; do
 	command -v "$tool" >/dev/null || { echo "hack/dist.sh: $tool is missing: install it (apt-get install $tool)" >&2; exit 69; }
 done
 
@@ -47,8 +49,17 @@ for p in $PLATFORMS; do
 	[[ $os == windows ]] && bin=kubectl-podtask.exe
 	mkdir -p "$stage"
 	start=$SECONDS
-	CGO_ENABLED=0 GOOS=$os GOARCH=$arch "$GO" build -trimpath -buildvcs=false -ldflags "$ldflags" \
-		-o "$stage/$bin" ./cmd/kubectl-podtask
+	# A second try: a build cache shared with other builds running at the
+	# same time can make one fail with "could not import ... (open : no such
+	# file or directory)".
+	for try in 1 2; do
+		if CGO_ENABLED=0 GOOS=$os GOARCH=$arch "$GO" build -trimpath -buildvcs=false -ldflags "$ldflags" \
+			-o "$stage/$bin" ./cmd/kubectl-podtask; then
+			break
+		fi
+		[[ $try == 1 ]] || exit 1
+		echo "hack/dist.sh: $os/$arch build failed; trying once more" >&2
+	done
 	cp LICENSE "$stage/LICENSE"
 	cp kubectl_complete-podtask "$stage/kubectl_complete-podtask"
 	chmod 0755 "$stage/$bin" "$stage/kubectl_complete-podtask"

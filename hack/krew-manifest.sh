@@ -85,8 +85,8 @@ spec:
     upgrade podtask'.
 
     The plugin needs RBAC to create, get, list, watch and delete pods, get
-    pods/log, create pods/exec and list events in the task's namespace; see
-    $HOMEPAGE#rbac.
+    pods/log, create pods/exec, and list and watch events in the task's
+    namespace; see $HOMEPAGE#rbac.
   platforms:
 $platforms
 YAML
