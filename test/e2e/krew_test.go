@@ -21,6 +21,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/podtask-dev/kubectl-podtask/test/e2e/e2eutil"
 )
 
@@ -196,7 +199,16 @@ func TestKrewInstallRunsThroughKubectl(t *testing.T) {
 	}
 	complete := func(args ...string) []string {
 		t.Helper()
-		out := shellRun(t, root, env, time.Minute, kubectl, append([]string{"__complete", "podtask"}, args...)...)
+		// stdout only: kubectl writes its completion debug lines to stderr.
+		cmd := exec.Command(kubectl, append([]string{"__complete", "podtask"}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("kubectl __complete podtask %q: %v\n%s", args, err, stderr.String())
+		}
+		out := string(b)
 		var words []string
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 			if w, _, _ := strings.Cut(l, "\t"); w != "" && !strings.HasPrefix(w, ":") {
@@ -224,6 +236,43 @@ func TestKrewInstallRunsThroughKubectl(t *testing.T) {
 				t.Errorf("kubectl podtask %s<TAB> = %q, want %q among them", strings.Join(c.args, " "), got, w)
 			}
 		}
+	}
+
+	// Secrets and config maps of the namespace: only pull secrets for
+	// --image-pull-secret, keys (never values) for --secret-env.
+	c := e2eutil.Client(t)
+	pull, opaque, cm := e2eutil.UniqueName("krew-pull"), e2eutil.UniqueName("krew-opaque"), e2eutil.UniqueName("krew-cm")
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	for _, s := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: pull}, Type: corev1.SecretTypeDockerConfigJson,
+			StringData: map[string]string{corev1.DockerConfigJsonKey: `{"auths":{}}`}},
+		{ObjectMeta: metav1.ObjectMeta{Name: opaque}, StringData: map[string]string{"password": "krew-v4lue"}},
+	} {
+		if _, err := c.Secrets(e2eutil.Namespace).Create(sctx, s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		name := s.Name
+		t.Cleanup(func() { _ = c.Secrets(e2eutil.Namespace).Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	}
+	if _, err := c.ConfigMaps(e2eutil.Namespace).Create(sctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cm}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.ConfigMaps(e2eutil.Namespace).Delete(context.Background(), cm, metav1.DeleteOptions{}) })
+	if got := complete("run", "--image-pull-secret", ""); !inList(got, pull) || inList(got, opaque) {
+		t.Errorf("--image-pull-secret <TAB> = %q, want %s and not %s", got, pull, opaque)
+	}
+	if got := complete("run", "--env-from-secret", ""); !inList(got, pull) || !inList(got, opaque) {
+		t.Errorf("--env-from-secret <TAB> = %q, want %s and %s", got, pull, opaque)
+	}
+	if got := complete("run", "--secret-env", "PASS="); !inList(got, "PASS="+opaque+":") {
+		t.Errorf("--secret-env PASS=<TAB> = %q, want PASS=%s:", got, opaque)
+	}
+	if got := complete("run", "--secret-env", "PASS="+opaque+":"); len(got) != 1 || got[0] != "PASS="+opaque+":password" {
+		t.Errorf("--secret-env PASS=%s:<TAB> = %q, want only its key", opaque, got)
+	}
+	if got := complete("render", "--env-from-configmap", ""); !inList(got, cm) {
+		t.Errorf("--env-from-configmap <TAB> = %q, want %s", got, cm)
 	}
 
 	// Task pods complete for attach and xcom, with their task names for --task.
