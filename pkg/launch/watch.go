@@ -45,29 +45,41 @@ func (m *podMailbox) take() (*corev1.Pod, bool) {
 // from the last resource version after a broken watch, and relists when that
 // version is too old (410 Gone).
 func (e *Engine) watchPod(ctx context.Context, namespace, name string, box *podMailbox, onErr func(error)) {
-	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	pods := e.Client.Pods(namespace)
+	e.inform(ctx, fields.OneTermEqualSelector("metadata.name", name).String(), &corev1.Pod{},
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return pods.List(ctx, o) },
+		pods.Watch,
+		cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { podTo(box, obj, false) },
+			UpdateFunc: func(_, obj any) { podTo(box, obj, false) },
+			DeleteFunc: func(obj any) { podTo(box, obj, true) },
+		}, onErr)
+}
+
+// inform runs a reflector over one list/watch pair restricted to a field
+// selector until ctx ends, reporting each call's error (or nil) to onErr.
+func (e *Engine) inform(ctx context.Context, selector string, obj runtime.Object,
+	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
+	handler cache.ResourceEventHandler, onErr func(error)) {
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			obj, err := e.Client.Pods(namespace).List(ctx, o)
+			o.FieldSelector = selector
+			out, err := list(ctx, o)
 			onErr(err)
-			return obj, err
+			return out, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			w, err := e.Client.Pods(namespace).Watch(ctx, o)
+			o.FieldSelector = selector
+			w, err := watchFn(ctx, o)
 			onErr(err)
 			return w, err
 		},
 	}
 	_, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
 		ListerWatcher: cache.ToListWatcherWithWatchListSemantics(lw, e.Client),
-		ObjectType:    &corev1.Pod{},
-		Handler: cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { podTo(box, obj, false) },
-			UpdateFunc: func(_, obj any) { podTo(box, obj, false) },
-			DeleteFunc: func(obj any) { podTo(box, obj, true) },
-		},
+		ObjectType:    obj,
+		Handler:       handler,
 	})
 	ctrl.RunWithContext(ctx)
 }
@@ -87,55 +99,38 @@ func (e *Engine) watchEvents(ctx context.Context, pod *corev1.Pod, report func(*
 	if pod.UID != "" {
 		sel["involvedObject.uid"] = string(pod.UID)
 	}
-	selector := fields.SelectorFromSet(sel).String()
-	ns := pod.Namespace
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = selector
-			obj, err := e.Client.Events(ns).List(ctx, o)
-			onErr(err)
-			return obj, err
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = selector
-			w, err := e.Client.Events(ns).Watch(ctx, o)
-			onErr(err)
-			return w, err
-		},
-	}
+	events := e.Client.Events(pod.Namespace)
 	send := func(obj any) {
-		ev, ok := obj.(*corev1.Event)
-		if !ok {
-			return
+		if ev, ok := obj.(*corev1.Event); ok {
+			report(e.kubeEvent(ev))
 		}
-		last := ev.LastTimestamp.Time
-		if last.IsZero() {
-			last = ev.EventTime.Time
-		}
-		first := ev.FirstTimestamp.Time
-		if first.IsZero() {
-			first = last
-		}
-		src := ev.Source.Component
-		if src == "" {
-			src = ev.ReportingController
-		}
-		at := e.now()
-		if !last.IsZero() && last.Before(at) {
-			at = last
-		}
-		report(&KubeEvent{At: At{Time: at}, Type: ev.Type, Reason: ev.Reason, Message: ev.Message,
-			Source: src, Count: ev.Count, First: first, Last: last})
 	}
-	_, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
-		ListerWatcher: cache.ToListWatcherWithWatchListSemantics(lw, e.Client),
-		ObjectType:    &corev1.Event{},
-		Handler: cache.ResourceEventHandlerFuncs{
-			AddFunc:    send,
-			UpdateFunc: func(_, obj any) { send(obj) },
-		},
-	})
-	ctrl.RunWithContext(ctx)
+	e.inform(ctx, fields.SelectorFromSet(sel).String(), &corev1.Event{},
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return events.List(ctx, o) },
+		events.Watch,
+		cache.ResourceEventHandlerFuncs{AddFunc: send, UpdateFunc: func(_, obj any) { send(obj) }}, onErr)
+}
+
+// kubeEvent flattens a Kubernetes Event.
+func (e *Engine) kubeEvent(ev *corev1.Event) *KubeEvent {
+	last := ev.LastTimestamp.Time
+	if last.IsZero() {
+		last = ev.EventTime.Time
+	}
+	first := ev.FirstTimestamp.Time
+	if first.IsZero() {
+		first = last
+	}
+	src := ev.Source.Component
+	if src == "" {
+		src = ev.ReportingController
+	}
+	at := e.now()
+	if !last.IsZero() && last.Before(at) {
+		at = last
+	}
+	return &KubeEvent{At: At{Time: at}, Type: ev.Type, Reason: ev.Reason, Message: ev.Message,
+		Source: src, Count: ev.Count, First: first, Last: last}
 }
 
 // sleepCtx sleeps for d or until ctx is done; it reports whether ctx is still live.
