@@ -66,7 +66,13 @@ for p in $PLATFORMS; do
 	chmod 0644 "$stage/LICENSE"
 	if [[ $os == windows ]]; then
 		# kubectl on Windows finds kubectl_complete-podtask.cmd through PATHEXT.
-		printf '@echo off\r\n"%%~dp0kubectl-podtask.exe" __complete %%*\r\n' >"$stage/kubectl_complete-podtask.cmd"
+		printf '%s\r\n' '@echo off' \
+			'rem Shell completion for kubectl podtask (kubectl 1.26 or newer): put this file on your PATH.' \
+			'if exist "%~dp0kubectl-podtask.exe" (' \
+			'  "%~dp0kubectl-podtask.exe" __complete %*' \
+			') else (' \
+			'  kubectl-podtask.exe __complete %*' \
+			')' >"$stage/kubectl_complete-podtask.cmd"
 	fi
 	find "$stage" -exec touch -h -d "@$EPOCH" {} +
 	if [[ $os == windows ]]; then
