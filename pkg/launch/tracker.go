@@ -397,9 +397,11 @@ func (t *tracker) complete(ctx context.Context, updates *podMailbox) (*Result, e
 		r.ExitCode = &code
 		r.Reason = term.Reason
 		r.Started, r.Completed = term.StartedAt.Time, term.FinishedAt.Time
+		r.Phase = string(corev1.PodSucceeded)
 		if code == 0 {
 			r.Outcome = OutcomeSucceeded
 		} else {
+			r.Phase = string(corev1.PodFailed)
 			r.Outcome = OutcomeFailed
 			r.Message = fmt.Sprintf("container %q exited with code %d (%s)", t.opts.BaseContainer, code, term.Reason)
 		}
@@ -459,7 +461,6 @@ func (t *tracker) waitPhase(ctx context.Context, updates *podMailbox, d time.Dur
 	defer deadline.Stop()
 	for {
 		if p := t.pod.Status.Phase; p == corev1.PodSucceeded || p == corev1.PodFailed {
-			t.result.Phase = string(p)
 			return
 		}
 		select {

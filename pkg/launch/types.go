@@ -46,7 +46,7 @@ type Result struct {
 	Task      string          `json:"task,omitempty"`
 	RunID     string          `json:"runId,omitempty"`
 	Node      string          `json:"node,omitempty"`
-	Phase     string          `json:"phase,omitempty"`
+	Phase     string          `json:"phase,omitempty"` // the task's pod phase: once the base container ended, Succeeded or Failed by its exit code (a sidecar may keep the pod itself Running a moment longer)
 	Outcome   Outcome         `json:"outcome"`
 	Reason    string          `json:"reason,omitempty"`  // e.g. ErrImagePull, OOMKilled, DeadlineExceeded
 	Message   string          `json:"message,omitempty"` // a sentence for a person
