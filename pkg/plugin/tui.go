@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"runtime/debug"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -23,6 +25,9 @@ func tuiAvailable(streams genericiooptions.IOStreams) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// tuiMemoryLimit is the Go heap's soft limit while the screen is up.
+const tuiMemoryLimit = 48 << 20
+
 // runWithTUI runs engine under the TUI. engine gets the context to run under
 // and the sink to report to. It returns the engine's result once both the
 // engine and the screen have ended.
@@ -37,6 +42,14 @@ func runWithTUI(ctx context.Context, streams genericiooptions.IOStreams, opts tu
 	defer cancel(nil)
 	if opts.Stop == nil {
 		opts.Stop = cancel
+	}
+
+	// Logs may stream at 100k lines/s: keep the heap near what is live
+	// (the log ring) rather than letting it grow to twice that between
+	// collections, unless the user set GOMEMLIMIT.
+	if old := debug.SetMemoryLimit(-1); old == math.MaxInt64 {
+		debug.SetMemoryLimit(tuiMemoryLimit)
+		defer debug.SetMemoryLimit(old)
 	}
 
 	m := tui.New(opts)

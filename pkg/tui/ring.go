@@ -1,9 +1,6 @@
 package tui
 
-import (
-	"strings"
-	"sync"
-)
+import "sync"
 
 // maxLineBytes bounds one stored log line; longer lines are cut so a single
 // runaway line cannot defeat the ring's memory bound.
@@ -43,8 +40,8 @@ func (r *ring) add(container, line string) {
 	if len(line) > maxLineBytes {
 		line = line[:maxLineBytes] + " …"
 	}
-	// Copy: the engine's line may share a large read buffer.
-	line = strings.Clone(line)
+	// The line is kept as given: the engine allocates each line's string
+	// on its own (string(bytes)), so it pins no larger read buffer.
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, ok := r.index[container]
