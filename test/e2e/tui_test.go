@@ -223,3 +223,28 @@ func TestTUIFailureExitCode(t *testing.T) {
 		t.Error("keep_pod: the pod is gone")
 	}
 }
+
+// TestTUILogFile checks that --log-file gets every line under --tui while
+// the screen stays intact: log lines are drawn only inside the log panel,
+// never printed over the screen.
+func TestTUILogFile(t *testing.T) {
+	name := e2eutil.UniqueName("tui-logfile")
+	logFile := filepath.Join(t.TempDir(), "task.log")
+	s, exitFile := startTUI(t, name, "run", "--tui", "--log-file", logFile, "--name", name,
+		"--image", busybox, "--", "sh", "-c", "for i in $(seq 1 50); do echo logline $i; done")
+	screen := s.waitScreen(3*time.Minute, "Succeeded", "logline 50", "press q to exit")
+	for i, line := range strings.Split(screen, "\n") {
+		if strings.Contains(line, "logline") && !strings.HasPrefix(line, "│ logline") {
+			t.Errorf("screen line %d has a log line outside the log panel: %q\n%s", i+1, line, screen)
+			break
+		}
+	}
+	s.keys("q")
+	if code := waitExit(t, s, exitFile, time.Minute); code != "0" {
+		t.Errorf("exit code %s, want 0", code)
+	}
+	got := readFile(logFile)
+	if n := strings.Count(got, "[base] logline "); n != 50 {
+		t.Errorf("--log-file has %d of 50 lines:\n%s", n, got)
+	}
+}
