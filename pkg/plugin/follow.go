@@ -115,6 +115,10 @@ func (f *followFlags) follow(ctx context.Context, streams genericiooptions.IOStr
 	if f.output != "" || f.xcomOut == "-" {
 		logOut = streams.ErrOut
 	}
+	if useTUI {
+		// The screen owns the terminal: the printer only keeps the --log-file copy.
+		logOut, progress = io.Discard, io.Discard
+	}
 	prefix := len(f.containerLogs) > 0 || f.initLogs
 	p := newPrinter(logOut, progress, f.quiet, prefix, fileOrNil(logFile))
 	defer p.flush()

@@ -256,6 +256,10 @@ containerRuntimeEndpoint: unix://$CTR_SOCK
 podLogsDir: $D/pod-logs
 serializeImagePulls: false
 rotateCertificates: false
+# Large enough that the big-log tests and benchmarks (1,000,000 lines) never
+# rotate mid-stream: a kubelet following a log across a fast rotation can
+# skip lines, for kubectl logs -f as for any client.
+containerLogMaxSize: 200Mi
 resolvConf: "$resolv"
 clusterDomain: cluster.local
 # No CoreDNS runs here. Pointing pods at the bridge's own address (nothing
