@@ -44,6 +44,8 @@ type bench struct {
 	long   time.Duration
 	only   string
 
+	pluginFrom string
+
 	core    corev1client.CoreV1Interface
 	w       *podWatcher
 	rows    []row
@@ -62,6 +64,7 @@ func main() {
 	flag.IntVar(&b.nLogs, "n-logs", 3, "P6 rounds")
 	flag.DurationVar(&b.long, "long", 60*time.Second, "P3 long task duration")
 	out := flag.String("out", "bench/RESULTS.md", "report file")
+	flag.StringVar(&b.pluginFrom, "plugin", "", "measure this plugin binary instead of running make build (to try a change; RESULTS.md is from make build)")
 	flag.StringVar(&b.only, "only", "", "run only these steps, e.g. P1,P6 (for trying; RESULTS.md needs them all)")
 	flag.Parse()
 	if err := b.main(*out); err != nil {
@@ -137,9 +140,19 @@ func (b *bench) setup(ctx context.Context) error {
 	b.kubeconfig = filepath.Join(b.clusterDir, "kubeconfig")
 	b.kubectl = filepath.Join(b.clusterDir, "bin", "kubectl")
 
-	b.logf("make build")
-	if err := b.buildPlugin(ctx); err != nil {
-		return err
+	if b.pluginFrom != "" {
+		b.plugin = filepath.Join(b.root, "bench", "out", "kubectl-podtask")
+		if err := os.MkdirAll(filepath.Dir(b.plugin), 0o755); err != nil {
+			return err
+		}
+		if err := copyFile(b.pluginFrom, b.plugin); err != nil {
+			return err
+		}
+	} else {
+		b.logf("make build")
+		if err := b.buildPlugin(ctx); err != nil {
+			return err
+		}
 	}
 	b.logf("make cluster")
 	if _, err := mustRun(ctx, proc{Name: "make", Args: []string{"--no-print-directory", "cluster"}, Timeout: 30 * time.Minute}); err != nil {
