@@ -35,7 +35,7 @@ cluster-env:
 	@test/cluster/env.sh
 
 e2e:
-	$(E2E_ENV) $(GO) test ./test/e2e/... -count=1 -timeout 60m -v
+	$(E2E_ENV) $(GO) test ./test/e2e/... -count=1 -parallel 4 -timeout 60m -v
 
 # unit + build, then the e2e tests on a fresh (or running) local cluster,
 # which is stopped afterwards even when they fail (KEEP_CLUSTER=1 keeps it).
