@@ -126,7 +126,7 @@ func restartAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
+	for alive(pid) {
 		if time.Now().After(deadline) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
@@ -158,6 +158,17 @@ func restartAPIServer(t *testing.T) {
 	t.Fatal("the apiserver did not come back within 90s")
 }
 
+// alive tells whether pid runs and is not a zombie waiting to be reaped.
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || !strings.HasPrefix(s[i+1:], " Z")
+}
+
 // A task prints 100,000 numbered lines while every connection between the
 // plugin and the API server is cut again and again and the API server is
 // restarted: every line arrives exactly once, in order, and the exit code
@@ -167,8 +178,8 @@ func TestStreamsSurviveCutsAndAPIServerRestart(t *testing.T) {
 	kubeconfig := kubeconfigVia(t, e2eutil.PluginKubeconfig(t), proxy.ln.Addr().String())
 	xcomFile := filepath.Join(t.TempDir(), "xcom.json")
 
-	// 100 batches of 1,000 lines, 0.15 s apart: about 15 s of streaming.
-	script := `i=0; while [ $i -lt 100 ]; do seq $((i*1000+1)) $((i*1000+1000)); i=$((i+1)); usleep 150000; done; ` +
+	// 200 batches of 500 lines, 0.15 s apart: about 30 s of streaming.
+	script := `i=0; while [ $i -lt 200 ]; do seq $((i*500+1)) $((i*500+500)); i=$((i+1)); usleep 150000; done; ` +
 		`mkdir -p /airflow/xcom; echo '{"lines": 100000}' > /airflow/xcom/return.json; exit 7`
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -203,16 +214,22 @@ func TestStreamsSurviveCutsAndAPIServerRestart(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("no log line within 2 minutes\n%s", stderr.String())
 	}
+	// Cut every 300 ms until the run ends; restart the API server after the
+	// tenth cut.
 	cuts := 0
 	restarted := false
-	for i := 0; i < 60 && cuts < 25; i++ {
-		time.Sleep(300 * time.Millisecond)
-		if proxy.cut() > 0 {
-			cuts++
-		}
-		if i == 10 {
-			restartAPIServer(t)
-			restarted = true
+	for ended := false; !ended; {
+		select {
+		case <-readDone:
+			ended = true
+		case <-time.After(300 * time.Millisecond):
+			if proxy.cut() > 0 {
+				cuts++
+			}
+			if cuts == 10 && !restarted {
+				restartAPIServer(t)
+				restarted = true
+			}
 		}
 	}
 	<-readDone
