@@ -341,10 +341,11 @@ func (b *bench) p6Logs(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		before := lost["podtask attach"]
 		if v, err = rate(rd, "podtask attach"); err != nil {
 			return fmt.Errorf("%w; its stderr: %s", err, tail(res.stderrText(), 1500))
 		}
-		if n := lost["podtask attach"]; n > 0 {
+		if n := lost["podtask attach"] - before; n > 0 {
 			b.details = append(b.details, fmt.Sprintf("P6 round %d: podtask attach printed %d lines, missing %d; its progress: %s", i+1, lines-n, n, oneLine(progressOnly(res))))
 		}
 		aRate, aRSS, aCPU = append(aRate, v), append(aRSS, float64(res.MaxRSSKB)/1024), append(aCPU, secs(res.CPU))
@@ -356,7 +357,7 @@ func (b *bench) p6Logs(ctx context.Context) error {
 		if res, err = mustRun(ctx, p); err != nil {
 			return err
 		}
-		before := lost["podtask run"]
+		before = lost["podtask run"]
 		if v, err = rate(rd, "podtask run"); err != nil {
 			return fmt.Errorf("%w; its stderr: %s", err, tail(res.stderrText(), 1500))
 		}
@@ -366,9 +367,11 @@ func (b *bench) p6Logs(ctx context.Context) error {
 		rRate, rRSS, rCPU = append(rRate, v), append(rRSS, float64(res.MaxRSSKB)/1024), append(rCPU, secs(res.CPU))
 	}
 	// A finished pod's backlog of 150,000 lines: the same lines read at the readers' own pace.
-	// 150,000 lines keep the CRI log file (about 47 bytes a line) under the
-	// kubelet's 10 MiB rotation size: logs of a finished container are read
-	// from its current file only.
+	// 150,000 lines keep the CRI log file (about 47 bytes a line) under a
+	// kubelet's default 10 MiB rotation size (logs of a finished container are
+	// read from its current file only). The container sleeps after seq: the
+	// runtime may still be writing the log file when the process has exited,
+	// and a stream of a terminated container ends at the file's end.
 	const backLines = 150_000
 	backLast := []byte(strconv.Itoa(backLines))
 	newBackReader := func() (*reader, func(time.Time, []byte)) {
@@ -383,9 +386,13 @@ func (b *bench) p6Logs(ctx context.Context) error {
 			}
 		}
 	}
-	backRate := func(r *reader) (float64, error) {
+	backRate := func(r *reader, who string) (float64, error) {
+		if r.n == 0 {
+			return 0, fmt.Errorf("%s read no line", who)
+		}
 		if r.last.IsZero() || r.n < backLines {
-			return 0, fmt.Errorf("read %d lines, the last one %v", r.n, !r.last.IsZero())
+			lost[who+" (backlog)"] += backLines - r.n
+			return float64(r.n) / r.lastAt.Sub(r.first).Seconds(), nil
 		}
 		return float64(backLines) / r.last.Sub(r.first).Seconds(), nil
 	}
@@ -397,7 +404,7 @@ func (b *bench) p6Logs(ctx context.Context) error {
 			Spec: corev1.PodSpec{
 				RestartPolicy:                 corev1.RestartPolicyNever,
 				TerminationGracePeriodSeconds: new(int64),
-				Containers:                    []corev1.Container{{Name: "base", Image: image, Command: []string{"seq", "1", strconv.Itoa(backLines)}}},
+				Containers:                    []corev1.Container{{Name: "base", Image: image, Command: []string{"sh", "-c", fmt.Sprintf("seq 1 %d; sleep 3", backLines)}}},
 			},
 		}
 		if _, err := b.core.Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
@@ -413,10 +420,10 @@ func (b *bench) p6Logs(ctx context.Context) error {
 			del(name)
 			return err
 		}
-		v, err := backRate(rd)
+		v, err := backRate(rd, "kubectl logs -f")
 		if err != nil {
 			del(name)
-			return fmt.Errorf("kubectl logs -f (backlog): %w", err)
+			return err
 		}
 		kBack = append(kBack, v)
 		rd, on = newBackReader()
@@ -427,15 +434,20 @@ func (b *bench) p6Logs(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if v, err = backRate(rd); err != nil {
-			return fmt.Errorf("podtask attach (backlog): %w", err)
+		if v, err = backRate(rd, "podtask attach"); err != nil {
+			return err
 		}
 		aBack = append(aBack, v)
+	}
+	for _, who := range []string{"kubectl logs -f (backlog)", "podtask attach (backlog)"} {
+		if n := lost[who]; n > 0 {
+			b.details = append(b.details, fmt.Sprintf("P6: %s missed %d lines in all.", who, n))
+		}
 	}
 	rb := aBack.median() / kBack.median()
 	backRow := row{Metric: "P6 log throughput, finished pod's backlog of 150,000 lines: `attach POD` vs `kubectl logs -f POD` (information)",
 		Podtask: aBack.summary("%.0f", "lines/s"), Kubectl: kBack.summary("%.0f", "lines/s"),
-		Ratio: fmt.Sprintf("%.2f×", rb), Goal: "≥ 1.0×", Holds: yesNo(rb >= 1.0), N: itoa(len(aBack))}
+		Ratio: fmt.Sprintf("%.2f×", rb), Goal: "≥ 1.0×", Holds: yesNo(rb >= 1.0 && lost["podtask attach (backlog)"] == 0), N: itoa(len(aBack))}
 
 	k := kRate.median()
 	if n := lost["kubectl logs -f"]; n > 0 {

@@ -63,7 +63,7 @@ func (b *bench) report() string {
 	p("  `kubectl-podtask attach POD` the benchmark creates that pod itself, waits until it runs, then starts")
 	p("  the reader; `kubectl-podtask run` creates its own pod with the same command. Throughput = 1,000,000")
 	p("  / (time the line `1000000` was read − time the first line was read) on the reader's stdout (a pipe).")
-	p("  The backlog row reads a pod that has already finished `seq 1 150000` (kubectl logs -f, then attach")
+	p("  The backlog row reads a pod that has already finished `seq 1 150000; sleep 3` (kubectl logs -f, then attach")
 	p("  on the same pod), which measures the readers rather than the container's log pipeline (150,000")
 	p("  lines keep the log file under the kubelet's 10 MiB rotation size).")
 	p("  Peak RSS: the kernel's maxrss of the process (wait4). The TUI runs in a private tmux server's 120×40")
