@@ -226,6 +226,7 @@ func (f *logFollower) emitLine(raw []byte, tok *dedupe) {
 	if ts.IsZero() {
 		ts = f.t.e.now()
 	}
+	f.t.noteLogActivity()
 	f.t.emit(&LogLine{At: At{Time: f.t.e.now()}, Container: f.container, Timestamp: ts, Line: string(text)})
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,6 +27,9 @@ type tracker struct {
 
 	logs   map[string]*logFollower
 	logsWG sync.WaitGroup
+	// logActivity is when a log stream last delivered a line (UnixNano, wall
+	// clock): draining after the container ended may take long, but not idle.
+	logActivity atomic.Int64
 
 	stageNow Stage
 }
@@ -501,15 +505,31 @@ func (t *tracker) stopLogs() {
 	}
 }
 
+// waitLogs waits for the log streams to end after the container has. A
+// stream still delivering its backlog (a fast writer outruns the kubelet) is
+// waited for however long that takes; one idle for d is stopped.
 func (t *tracker) waitLogs(ctx context.Context, d time.Duration) {
 	done := make(chan struct{})
 	go func() { t.logsWG.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		t.stopLogs()
-	case <-time.After(d):
-		t.stopLogs()
-		t.emit(&Notice{At: t.at(), Level: "warning", Message: "the log stream did not end after the container finished; stopped following it"})
+	t.noteLogActivity()
+	tick := time.NewTicker(d / 8)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			t.stopLogs()
+			return
+		case <-tick.C:
+			if time.Since(time.Unix(0, t.logActivity.Load())) < d {
+				continue
+			}
+			t.stopLogs()
+			t.emit(&Notice{At: t.at(), Level: "warning", Message: "the log stream did not end after the container finished; stopped following it"})
+			return
+		}
 	}
 }
+
+func (t *tracker) noteLogActivity() { t.logActivity.Store(time.Now().UnixNano()) }
