@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
@@ -190,6 +191,9 @@ func describeAPIError(err error) string {
 			msg = se.Status().Message
 		}
 		return "forbidden: " + msg + " (ask for this RBAC permission; README 'Permissions' lists what podtask needs)"
+	}
+	if utilnet.IsConnectionRefused(err) {
+		return err.Error() + " (is the cluster up, and are --kubeconfig/--context/KUBECONFIG the ones you mean?)"
 	}
 	return err.Error()
 }
