@@ -16,7 +16,6 @@ const (
 	ExitAPI         = 69  // the cluster refused or could not be reached
 	ExitStartup     = 75  // the pod never started: image pull, config error, schedule/startup timeout
 	ExitXCom        = 76  // the task ran but its XCom result could not be read or is not JSON
-	ExitTimeout     = 124 // a deadline given to the plugin ran out
 	ExitInterrupted = 130 // interrupted by SIGINT/SIGTERM
 )
 
