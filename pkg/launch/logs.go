@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -60,6 +61,8 @@ type logFollower struct {
 	mu         sync.Mutex
 	terminated bool
 	wake       chan struct{}
+	// reconnecting is set from a broken stream until the next one opens.
+	reconnecting atomic.Bool
 }
 
 func (f *logFollower) stop() { f.cancel() }
@@ -158,6 +161,7 @@ func (f *logFollower) run(ctx context.Context) {
 		endedBefore := f.isTerminated()
 		stream, err := t.e.Client.Pods(t.pod.Namespace).GetLogs(t.pod.Name, opts).Stream(ctx)
 		if err == nil {
+			f.reconnecting.Store(false)
 			first = false
 			err = f.read(stream, tok.stream())
 			stream.Close()
@@ -180,6 +184,7 @@ func (f *logFollower) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		f.reconnecting.Store(true)
 		t.emit(&Notice{At: t.at(), Level: "info", Message: "log stream of " + f.container + " broke (" + err.Error() + "); resuming"})
 		if !sleepCtx(ctx, backoff) {
 			return

@@ -9,6 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+	utilexec "k8s.io/utils/exec"
 )
 
 // transient reports whether an API call that failed with err may succeed if
@@ -46,11 +47,15 @@ func retryAfter(err error) time.Duration {
 // minute of backoff (0.2 s doubling to 5 s, or the server's Retry-After) has
 // passed.
 func retryTransient(ctx context.Context, fn func(context.Context) error) error {
+	return retryWhile(ctx, fn, transient)
+}
+
+func retryWhile(ctx context.Context, fn func(context.Context) error, retriable func(error) bool) error {
 	delay := 200 * time.Millisecond
 	deadline := time.Now().Add(time.Minute)
 	for {
 		err := fn(ctx)
-		if err == nil || !transient(err) || time.Now().After(deadline) {
+		if err == nil || !retriable(err) || time.Now().After(deadline) {
 			return err
 		}
 		wait := delay
@@ -64,4 +69,22 @@ func retryTransient(ctx context.Context, fn func(context.Context) error) error {
 			delay = 5 * time.Second
 		}
 	}
+}
+
+// retryIdempotent is retryTransient for a call that is safe to repeat, such
+// as reading the XCom result: any failure of the transport (a stream cut
+// mid-way, a WebSocket closed abnormally) is retried too. A command that ran
+// and failed, or an API refusal, is not.
+func retryIdempotent(ctx context.Context, fn func(context.Context) error) error {
+	return retryWhile(ctx, fn, func(err error) bool {
+		var exit utilexec.ExitError
+		if errors.As(err, &exit) {
+			return false
+		}
+		var status apierrors.APIStatus
+		if errors.As(err, &status) {
+			return transient(err)
+		}
+		return true
+	})
 }

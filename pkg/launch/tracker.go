@@ -522,7 +522,8 @@ func (t *tracker) waitLogs(ctx context.Context, d time.Duration) {
 			t.stopLogs()
 			return
 		case <-tick.C:
-			if time.Since(time.Unix(0, t.logActivity.Load())) < d {
+			idle := time.Since(time.Unix(0, t.logActivity.Load()))
+			if idle < d || t.logsReconnecting() && idle < maxLogOutage {
 				continue
 			}
 			t.stopLogs()
@@ -530,6 +531,21 @@ func (t *tracker) waitLogs(ctx context.Context, d time.Duration) {
 			return
 		}
 	}
+}
+
+// maxLogOutage is how long a finished container's log stream may keep
+// failing to reconnect (an API server restarting) before it is given up.
+const maxLogOutage = 3 * time.Minute
+
+// logsReconnecting tells whether a log stream is between a break and its
+// next successful connection.
+func (t *tracker) logsReconnecting() bool {
+	for _, f := range t.logs {
+		if f.reconnecting.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *tracker) noteLogActivity() { t.logActivity.Store(time.Now().UnixNano()) }

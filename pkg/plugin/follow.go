@@ -235,7 +235,8 @@ func exitFor(res *launch.Result, err error) error {
 		return &ExitError{Code: ExitStartup, Err: errors.New(msg)}
 	case errors.As(err, &xe):
 		if res != nil && res.ExitCode != nil && *res.ExitCode != 0 {
-			break // the task failed anyway: its exit code says more
+			// The task failed anyway: its exit code says more, the error still shows.
+			return &ExitError{Code: int(*res.ExitCode), Err: err}
 		}
 		return &ExitError{Code: ExitXCom, Err: err}
 	case errors.As(err, &ae):

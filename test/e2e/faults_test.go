@@ -242,7 +242,7 @@ func TestStreamsSurviveCutsAndAPIServerRestart(t *testing.T) {
 		t.Fatalf("exit %d, want 7\n%s", code, stderr.String())
 	}
 	if len(lines) != 100000 {
-		t.Errorf("%d lines, want 100000", len(lines))
+		t.Errorf("%d lines, want 100000\n%s", len(lines), stderr.String())
 	}
 	for i, l := range lines {
 		if l != strconv.Itoa(i+1) {
