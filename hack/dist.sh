@@ -84,5 +84,5 @@ for p in $PLATFORMS; do
 	printf '%-14s %3ds %s\n' "$os/$arch" $((SECONDS - start)) "$(du -h "$stage/$bin" | cut -f1)" >&2
 done
 rm -rf "$DIST/stage"
-(cd "$DIST" && sha256sum -- *.tar.gz *.zip 2>/dev/null | LC_ALL=C sort -k2 >SHA256SUMS)
+(cd "$DIST" && shopt -s nullglob && sha256sum -- *.tar.gz *.zip | LC_ALL=C sort -k2 >SHA256SUMS)
 cat "$DIST/SHA256SUMS"
