@@ -57,7 +57,9 @@ func TestSignalsLeaveNoPod(t *testing.T) {
 			})
 		}
 	}
-	t.Cleanup(func() { t.Logf("%d of 30 runs were interrupted before they ended; none left a pod", interrupted.Load()) })
+	t.Cleanup(func() {
+		t.Logf("%d of 30 runs were interrupted before they ended; none left a pod", interrupted.Load())
+	})
 }
 
 // interruptWhen runs the plugin, sends sig once ready holds for its pod,
