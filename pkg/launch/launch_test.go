@@ -1,11 +1,15 @@
 package launch
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func TestLogTokenResumesWithoutLossOrRepeat(t *testing.T) {
@@ -111,5 +115,42 @@ func TestParseXCom(t *testing.T) {
 	_, _, err = parseXCom([]byte("not json {"), false)
 	if err == nil || !strings.Contains(err.Error(), `"not json {"`) {
 		t.Fatalf("invalid JSON error should quote the content: %v", err)
+	}
+}
+
+func TestRetryHonoursRetryAfterAndGivesUpOnPermanentErrors(t *testing.T) {
+	calls := 0
+	start := time.Now()
+	err := retryTransient(context.Background(), func(context.Context) error {
+		calls++
+		if calls == 1 {
+			return apierrors.NewTooManyRequests("slow down", 1) // Retry-After: 1
+		}
+		return nil
+	})
+	if err != nil || calls != 2 {
+		t.Fatalf("err %v after %d calls", err, calls)
+	}
+	if waited := time.Since(start); waited < 900*time.Millisecond {
+		t.Errorf("retried after %s, before the server's Retry-After of 1s", waited)
+	}
+	calls = 0
+	err = retryTransient(context.Background(), func(context.Context) error {
+		calls++
+		return apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "x", errors.New("no"))
+	})
+	if err == nil || calls != 1 {
+		t.Fatalf("a forbidden error was retried (%d calls)", calls)
+	}
+	calls = 0
+	err = retryTransient(context.Background(), func(context.Context) error {
+		calls++
+		if calls < 3 {
+			return apierrors.NewInternalError(errors.New("etcd hiccup"))
+		}
+		return nil
+	})
+	if err != nil || calls != 3 {
+		t.Fatalf("a 500 was not retried: err %v, %d calls", err, calls)
 	}
 }
