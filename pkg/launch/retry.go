@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
@@ -84,6 +85,13 @@ func retryIdempotent(ctx context.Context, fn func(context.Context) error) error 
 		var status apierrors.APIStatus
 		if errors.As(err, &status) {
 			return transient(err)
+		}
+		// A refused upgrade carries the API's answer only as text.
+		msg := strings.ToLower(err.Error())
+		for _, permanent := range []string{"forbidden", "unauthorized", "not found", "bad request"} {
+			if strings.Contains(msg, permanent) {
+				return false
+			}
 		}
 		return true
 	})

@@ -449,6 +449,10 @@ func (t *tracker) complete(ctx context.Context, updates *podMailbox) (*Result, e
 				t.emit(&Notice{At: t.at(), Level: "warning", Message: "could not stop the XCom sidecar: " + serr.Error()})
 			}
 		}
+	}
+	// A kept pod is left in its final phase, so that what run reports and
+	// what list or attach show afterwards agree.
+	if !t.willDelete(t.opts.OnFinish, false) {
 		t.waitPhase(ctx, updates, 15*time.Second)
 	}
 	if ctx.Err() != nil {

@@ -121,11 +121,21 @@ func dash(s string) string {
 	return s
 }
 
+// phase is the task's phase: Terminating while the pod is deleted, and once
+// the base container has ended, Succeeded or Failed by its exit code (the
+// pod's own phase can lag behind, or wait for a sidecar).
 func phase(p *corev1.Pod) string {
 	if p.DeletionTimestamp != nil {
 		return "Terminating"
 	}
-	return string(p.Status.Phase)
+	switch exitCode(p) {
+	case "-":
+		return string(p.Status.Phase)
+	case "0":
+		return string(corev1.PodSucceeded)
+	default:
+		return string(corev1.PodFailed)
+	}
 }
 
 // exitCode is the base container's exit code, or "-" while it runs.
