@@ -105,14 +105,14 @@ func TestWillDelete(t *testing.T) {
 }
 
 func TestParseXCom(t *testing.T) {
-	if _, present, err := parseXCom([]byte("  \n"), false); present || err != nil {
+	if _, present, err := parseXCom([]byte("  \n")); present || err != nil {
 		t.Fatalf("blank: present %v err %v", present, err)
 	}
-	v, present, err := parseXCom([]byte("[1,2,3,4]\n"), false)
+	v, present, err := parseXCom([]byte("[1,2,3,4]\n"))
 	if !present || err != nil || string(v) != "[1,2,3,4]" {
 		t.Fatalf("got %s %v %v", v, present, err)
 	}
-	_, _, err = parseXCom([]byte("not json {"), false)
+	_, _, err = parseXCom([]byte("not json {"))
 	if err == nil || !strings.Contains(err.Error(), `"not json {"`) {
 		t.Fatalf("invalid JSON error should quote the content: %v", err)
 	}

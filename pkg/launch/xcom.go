@@ -29,7 +29,7 @@ func (e *Engine) ReadXCom(ctx context.Context, pod *corev1.Pod, mode XComMode, b
 	case XComTerminationMessage:
 		for _, cs := range pod.Status.ContainerStatuses {
 			if cs.Name == base && cs.State.Terminated != nil {
-				return parseXCom([]byte(cs.State.Terminated.Message), true)
+				return parseXCom([]byte(cs.State.Terminated.Message))
 			}
 		}
 		return nil, false, &XComError{Msg: fmt.Sprintf("container %q has not finished: its termination message is not there yet", base)}
@@ -56,7 +56,7 @@ func (e *Engine) ReadXCom(ctx context.Context, pod *corev1.Pod, mode XComMode, b
 		case "absent":
 			return nil, false, nil
 		case "present":
-			return parseXCom(rest, false)
+			return parseXCom(rest)
 		default:
 			return nil, false, &XComError{Msg: "unexpected answer from the sidecar: " + quoteStart(out)}
 		}
@@ -72,14 +72,10 @@ func (e *Engine) StopSidecar(ctx context.Context, pod *corev1.Pod) error {
 	return e.Exec.Exec(cctx, pod.Namespace, pod.Name, XComSidecarName, XComStopCommand, &bytes.Buffer{}, &stderr)
 }
 
-// parseXCom validates a result. In termination-message mode an empty message
-// means no result.
-func parseXCom(b []byte, emptyIsAbsent bool) (json.RawMessage, bool, error) {
+// parseXCom validates a result; an empty (or blank) one means no result.
+func parseXCom(b []byte) (json.RawMessage, bool, error) {
 	trimmed := bytes.TrimSpace(b)
 	if len(trimmed) == 0 {
-		if emptyIsAbsent {
-			return nil, false, nil
-		}
 		return nil, false, nil
 	}
 	if !json.Valid(trimmed) {
