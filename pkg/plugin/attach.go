@@ -73,7 +73,7 @@ result when the pod used termination-message mode or its sidecar is still runnin
 			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
-			return o.Run(cmd.Context())
+			return o.Run(cmdContext(cmd))
 		},
 	}
 	o.find.addFlags(cmd)
@@ -92,16 +92,11 @@ func (o *AttachOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.onFinish != "" && !validOnFinish(o.onFinish) {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--on-finish-action %q is not one of delete_pod, keep_pod, delete_succeeded_pod, delete_active_pod", o.onFinish)}
 	}
-	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
-	}
-	o.namespace = ns
-	if o.engine, err = newEngine(o.configFlags); err != nil {
+	var err error
+	if o.engine, o.namespace, err = engineInNamespace(o.configFlags); err != nil {
 		return err
 	}
-	ctx := cmdContext(cmd)
-	o.name, err = o.find.resolve(ctx, o.engine, ns, args)
+	o.name, err = o.find.resolve(cmdContext(cmd), o.engine, o.namespace, args)
 	return err
 }
 
@@ -114,12 +109,6 @@ func validOnFinish(s string) bool {
 	return false
 }
 
-func cmdContext(cmd *cobra.Command) context.Context {
-	if ctx := cmd.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
-}
 
 // resolve returns the name of the one pod the user means.
 func (f *podFinder) resolve(ctx context.Context, e *launch.Engine, namespace string, args []string) (string, error) {
@@ -168,9 +157,6 @@ func (f *podFinder) resolve(ctx context.Context, e *launch.Engine, namespace str
 
 // Run follows the pod to the end.
 func (o *AttachOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	opts := launch.Options{OnFinish: launch.OnFinishAction(o.onFinish)}
 	if o.since > 0 {
 		t := metav1.NewTime(time.Now().Add(-o.since))

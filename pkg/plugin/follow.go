@@ -87,6 +87,17 @@ func newEngine(flags *genericclioptions.ConfigFlags) (*launch.Engine, error) {
 	}, nil
 }
 
+// engineInNamespace builds the engine and resolves the namespace the
+// command works in (-n, else the kubeconfig's).
+func engineInNamespace(flags *genericclioptions.ConfigFlags) (*launch.Engine, string, error) {
+	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return nil, "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
+	}
+	e, err := newEngine(flags)
+	return e, ns, err
+}
+
 // follow runs engine under signal handling, with the plain printer or the
 // TUI, then prints the outcome and maps it to the exit code.
 func (f *followFlags) follow(ctx context.Context, streams genericiooptions.IOStreams, opts launch.Options, topts tui.Options,

@@ -34,16 +34,12 @@ func newCmdList(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 			default:
 				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output %q is not supported: use wide, json or yaml", output)}
 			}
-			ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
+			e, ns, err := engineInNamespace(flags)
 			if err != nil {
-				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
+				return err
 			}
 			if allNamespaces {
 				ns = metav1.NamespaceAll
-			}
-			e, err := newEngine(flags)
-			if err != nil {
-				return err
 			}
 			list, err := e.Client.Pods(ns).List(cmdContext(cmd), metav1.ListOptions{
 				LabelSelector: launch.LabelManagedBy + "=" + launch.ManagedByValue,

@@ -88,10 +88,7 @@ func (o *renderOptions) validate(cmd *cobra.Command, args []string) error {
 }
 
 func (o *renderOptions) run(cmd *cobra.Command, args []string) error {
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := cmdContext(cmd)
 	pod, _, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
 	if err != nil {
 		return err

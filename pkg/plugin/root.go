@@ -4,6 +4,7 @@
 package plugin
 
 import (
+	"context"
 	goflag "flag"
 	"io"
 	"os"
@@ -63,6 +64,15 @@ fetches its XCom result, cleans up, and exits with the container's exit code.`,
 
 func usageError(c *cobra.Command, err error) error {
 	return &usageErr{err: err, cmd: c.CommandPath()}
+}
+
+// cmdContext is the command's context, or a background one when it was run
+// without (as in tests that call Execute).
+func cmdContext(cmd *cobra.Command) context.Context {
+	if ctx := cmd.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
 }
 
 // configureClientLogging keeps client-go's own logging (klog) quiet unless

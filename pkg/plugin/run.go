@@ -72,7 +72,7 @@ started; 76 XCom could not be read; 130 interrupted.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return o.Run(cmd.Context())
+			return o.Run(cmdContext(cmd))
 		},
 	}
 	o.task.addFlags(cmd.Flags())
@@ -85,10 +85,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	if err := o.follow.validate(); err != nil {
 		return err
 	}
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := cmdContext(cmd)
 	pod, spec, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
 	if err != nil {
 		return err
@@ -106,9 +103,6 @@ func (o *RunOptions) Validate() error { return nil }
 
 // Run launches the task and follows it to the end.
 func (o *RunOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	opts := launch.OptionsFromPod(o.pod, launch.Options{
 		ScheduleTimeout: o.spec.ScheduleTimeout,
 		StartupTimeout:  o.spec.StartupTimeout,

@@ -27,11 +27,7 @@ nothing and says so on stderr. Exit code 76 when the result cannot be read or is
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeTaskPods(flags),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
-			if err != nil {
-				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
-			}
-			e, err := newEngine(flags)
+			e, ns, err := engineInNamespace(flags)
 			if err != nil {
 				return err
 			}
