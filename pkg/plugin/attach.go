@@ -109,7 +109,6 @@ func validOnFinish(s string) bool {
 	return false
 }
 
-
 // resolve returns the name of the one pod the user means.
 func (f *podFinder) resolve(ctx context.Context, e *launch.Engine, namespace string, args []string) (string, error) {
 	switch {
