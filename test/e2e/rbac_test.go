@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +17,8 @@ func runAs(t *testing.T, kubeconfig string, args ...string) (string, string, int
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, e2eutil.Plugin(t), args...)
-	cmd.Env = append(cmd.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd := pluginCmd(t, ctx, args...)
+	cmd.Env = append(cmd.Env, "KUBECONFIG="+kubeconfig) // the last value of a key wins
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

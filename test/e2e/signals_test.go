@@ -13,6 +13,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/podtask-dev/kubectl-podtask/test/e2e/e2eutil"
 )
@@ -28,15 +30,15 @@ func TestSignalsLeaveNoPod(t *testing.T) {
 	phases := []struct {
 		name  string
 		args  []string
-		ready func(*corev1.Pod, string) bool // pod and stderr so far
+		ready func(*corev1.Pod) bool
 	}{
 		{"pending", []string{"--image", "127.0.0.1:1/missing:1.0", "--image-pull-grace", "5m", "--", "true"},
-			func(p *corev1.Pod, _ string) bool { return p.Spec.NodeName != "" }},
+			func(p *corev1.Pod) bool { return p.Spec.NodeName != "" }},
 		{"running", []string{"--image", busybox, "--", "sh", "-c", sleeper},
-			func(p *corev1.Pod, _ string) bool { return e2eutil.ContainerRunning(p, "base") }},
+			func(p *corev1.Pod) bool { return e2eutil.ContainerRunning(p, "base") }},
 		{"xcom-read", []string{"--image", busybox, "--xcom", "--", "sh", "-c",
 			`mkdir -p /airflow/xcom; { printf '"'; head -c 600000 /dev/zero | tr '\0' x; printf '"'; } > /airflow/xcom/return.json`},
-			func(_ *corev1.Pod, stderr string) bool { return strings.Contains(stderr, "container base terminated") }},
+			baseTerminated},
 	}
 	for _, ph := range phases {
 		for i := 0; i < 10; i++ {
@@ -62,12 +64,19 @@ func TestSignalsLeaveNoPod(t *testing.T) {
 	})
 }
 
-// interruptWhen runs the plugin, sends sig once ready holds for its pod,
-// and returns the exit code and stderr.
-func interruptWhen(t *testing.T, pod string, sig syscall.Signal, ready func(*corev1.Pod, string) bool, args ...string) (int, string) {
+// interruptWhen runs the plugin, sends sig once ready holds for its pod
+// (followed with a watch, from before the pod exists), and returns the exit
+// code and stderr.
+func interruptWhen(t *testing.T, pod string, sig syscall.Signal, ready func(*corev1.Pod) bool, args ...string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
+	w, err := e2eutil.Client(t).Pods("default").Watch(ctx, metav1.ListOptions{
+		FieldSelector: fields.OneTermEqualSelector("metadata.name", pod).String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
 	cmd := pluginCmd(t, ctx, args...)
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
@@ -76,25 +85,32 @@ func interruptWhen(t *testing.T, pod string, sig syscall.Signal, ready func(*cor
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	c := e2eutil.Client(t)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	for signalled := false; !signalled; {
 		select {
 		case err := <-done:
 			return exitCodeOf(t, err), stderr.String()
-		case <-tick.C:
-		}
-		p, err := c.Pods("default").Get(ctx, pod, metav1.GetOptions{})
-		if err == nil && ready(p, stderr.String()) {
-			break
-		}
-		if err != nil && strings.Contains(stderr.String(), "container base terminated") {
-			break
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatalf("the watch on pod %s ended before it was ready\n%s", pod, stderr.String())
+			}
+			if p, isPod := ev.Object.(*corev1.Pod); isPod && ev.Type != watch.Deleted && ready(p) {
+				signalled = true
+			}
 		}
 	}
 	_ = cmd.Process.Signal(sig)
 	return exitCodeOf(t, <-done), stderr.String()
+}
+
+// baseTerminated holds once the base container has ended: the moment run
+// starts reading the XCom result.
+func baseTerminated(p *corev1.Pod) bool {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.Name == "base" && cs.State.Terminated != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // With keep_pod, an interrupted run leaves the pod and says how to attach;
@@ -104,7 +120,7 @@ func TestInterruptKeepThenAttach(t *testing.T) {
 	name := e2eutil.UniqueName("keep-attach")
 	e2eutil.CleanupPod(t, "default", name)
 	code, stderr := interruptWhen(t, name, syscall.SIGINT,
-		func(p *corev1.Pod, _ string) bool { return e2eutil.ContainerRunning(p, "base") },
+		func(p *corev1.Pod) bool { return e2eutil.ContainerRunning(p, "base") },
 		"run", "--name", name, "--random-name-suffix=false", "--on-finish-action", "keep_pod", "--xcom", "--image", busybox,
 		"--", "sh", "-c", `echo before; sleep 4; echo after; mkdir -p /airflow/xcom; echo '{"kept": true}' > /airflow/xcom/return.json; exit 4`)
 	if code != 130 || !strings.Contains(stderr, "kubectl podtask attach "+name) {
