@@ -57,3 +57,27 @@ func hasContainer(pod *corev1.Pod, name string) bool {
 	}
 	return false
 }
+
+// TaskPhase is a task pod's phase as the task sees it: Terminating while the
+// pod is being deleted; once the base container has ended, Succeeded or
+// Failed by its exit code (the pod's own phase can lag behind, or wait for
+// the XCom sidecar); else the pod's phase. exitCode is nil while the base
+// container has not ended.
+func TaskPhase(pod *corev1.Pod, base string) (phase string, exitCode *int32) {
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name == base && cs.State.Terminated != nil {
+			code := cs.State.Terminated.ExitCode
+			exitCode = &code
+		}
+	}
+	switch {
+	case pod.DeletionTimestamp != nil:
+		return "Terminating", exitCode
+	case exitCode == nil:
+		return string(pod.Status.Phase), nil
+	case *exitCode == 0:
+		return string(corev1.PodSucceeded), exitCode
+	default:
+		return string(corev1.PodFailed), exitCode
+	}
+}

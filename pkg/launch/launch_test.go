@@ -3,6 +3,7 @@ package launch
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +153,34 @@ func TestRetryHonoursRetryAfterAndGivesUpOnPermanentErrors(t *testing.T) {
 	})
 	if err != nil || calls != 3 {
 		t.Fatalf("a 500 was not retried: err %v, %d calls", err, calls)
+	}
+}
+
+func TestTaskPhase(t *testing.T) {
+	exited := func(code int32) corev1.ContainerState {
+		return corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code}}
+	}
+	pod := func(phase corev1.PodPhase, base corev1.ContainerState) *corev1.Pod {
+		return &corev1.Pod{Status: corev1.PodStatus{Phase: phase, ContainerStatuses: []corev1.ContainerStatus{
+			{Name: "base", State: base}, {Name: XComSidecarName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}}
+	}
+	cases := []struct {
+		pod   *corev1.Pod
+		phase string
+		code  string
+	}{
+		{pod(corev1.PodRunning, corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}), "Running", "-"},
+		{pod(corev1.PodRunning, exited(0)), "Succeeded", "0"}, // the sidecar keeps the pod Running
+		{pod(corev1.PodPending, exited(3)), "Failed", "3"},    // the pod's phase lags behind
+	}
+	for _, c := range cases {
+		phase, code := TaskPhase(c.pod, "base")
+		got := "-"
+		if code != nil {
+			got = strconv.Itoa(int(*code))
+		}
+		if phase != c.phase || got != c.code {
+			t.Errorf("got %s/%s, want %s/%s", phase, got, c.phase, c.code)
+		}
 	}
 }

@@ -401,11 +401,10 @@ func (t *tracker) complete(ctx context.Context, updates *podMailbox) (*Result, e
 		r.ExitCode = &code
 		r.Reason = term.Reason
 		r.Started, r.Completed = term.StartedAt.Time, term.FinishedAt.Time
-		r.Phase = string(corev1.PodSucceeded)
+		r.Phase, _ = TaskPhase(pod, t.opts.BaseContainer)
 		if code == 0 {
 			r.Outcome = OutcomeSucceeded
 		} else {
-			r.Phase = string(corev1.PodFailed)
 			r.Outcome = OutcomeFailed
 			r.Message = fmt.Sprintf("container %q exited with code %d (%s)", t.opts.BaseContainer, code, term.Reason)
 		}

@@ -84,7 +84,8 @@ func newCmdList(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 			}
 			fmt.Fprintln(w, strings.Join(head, "\t"))
 			for _, p := range list.Items {
-				row := []string{p.Name, taskName(&p), dash(p.Labels[launch.LabelRunID]), phase(&p), exitCode(&p),
+				phase, exit := phaseAndExit(&p)
+				row := []string{p.Name, taskName(&p), dash(p.Labels[launch.LabelRunID]), phase, exit,
 					duration.HumanDuration(time.Since(p.CreationTimestamp.Time))}
 				if allNamespaces {
 					row = append([]string{p.Namespace}, row...)
@@ -117,30 +118,12 @@ func dash(s string) string {
 	return s
 }
 
-// phase is the task's phase: Terminating while the pod is deleted, and once
-// the base container has ended, Succeeded or Failed by its exit code (the
-// pod's own phase can lag behind, or wait for a sidecar).
-func phase(p *corev1.Pod) string {
-	if p.DeletionTimestamp != nil {
-		return "Terminating"
+// phaseAndExit are the PHASE and EXIT columns: the task's phase, and the
+// base container's exit code or "-" while it runs.
+func phaseAndExit(p *corev1.Pod) (string, string) {
+	phase, code := launch.TaskPhase(p, launch.OptionsFromPod(p, launch.Options{}).BaseContainer)
+	if code == nil {
+		return phase, "-"
 	}
-	switch exitCode(p) {
-	case "-":
-		return string(p.Status.Phase)
-	case "0":
-		return string(corev1.PodSucceeded)
-	default:
-		return string(corev1.PodFailed)
-	}
-}
-
-// exitCode is the base container's exit code, or "-" while it runs.
-func exitCode(p *corev1.Pod) string {
-	base := launch.OptionsFromPod(p, launch.Options{}).BaseContainer
-	for _, cs := range p.Status.ContainerStatuses {
-		if cs.Name == base && cs.State.Terminated != nil {
-			return fmt.Sprint(cs.State.Terminated.ExitCode)
-		}
-	}
-	return "-"
+	return phase, fmt.Sprint(*code)
 }
