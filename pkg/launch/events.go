@@ -95,7 +95,8 @@ type KubeEvent struct {
 }
 
 // LogLine is one line of a container's log, without its newline. Timestamp is
-// the kubelet's timestamp of the line (RFC3339Nano from the log stream).
+// the kubelet's timestamp of the line when Options.LogTimestamps is set (or
+// the stream had to resume), else the time the line was read.
 type LogLine struct {
 	At
 	Container string

@@ -52,17 +52,90 @@ func (d *dedupe) accept(ts time.Time) bool {
 }
 
 // logFollower streams one container's log, reconnecting after a broken stream.
+//
+// Lines are read without a timestamp each, as `kubectl logs` reads them: a
+// timestamp on every line costs the kubelet, the API server and the plugin
+// work per line, and makes the stream about a sixth slower. What was read is
+// kept as a position: the number of lines since the stream's origin, a hash of
+// them and the last few lines. When a stream breaks, the log is read again
+// from its origin, with timestamps; the lines already read are counted off
+// (and their hash checked), and from there on a broken stream is resumed from
+// the timestamp token, which replays at most one second of lines.
 type logFollower struct {
 	t         *tracker
 	container string
 	init      bool
 	cancel    context.CancelFunc
+	// open opens one stream of the container's log; a seam for tests.
+	open func(ctx context.Context, opts *corev1.PodLogOptions) (io.ReadCloser, error)
+	// retry is the first pause before reopening a broken stream; it doubles
+	// up to 20 times as much.
+	retry time.Duration
 	// terminated is signalled when the watch sees the container end.
 	mu         sync.Mutex
 	terminated bool
 	wake       chan struct{}
 	// reconnecting is set from a broken stream until the next one opens.
 	reconnecting atomic.Bool
+
+	pos logPosition
+}
+
+// logPosition is how far a follower has read.
+type logPosition struct {
+	// origin is where the first stream began (--since, --tail).
+	origin corev1.PodLogOptions
+	// stamped: streams carry timestamps, and resume from tok.
+	stamped bool
+	tok     LogToken
+	// Without timestamps: the lines read since the origin, their hash, and
+	// the last of them (a ring).
+	lines int
+	sum   uint64
+	last  [tailRing]string
+	// While a re-read from the origin counts off the lines read before:
+	// how many are left, the hash they must have, and the hash so far.
+	skip      int
+	want, got uint64
+}
+
+// tailRing is how many of the last lines are kept to align the end of a
+// finished container's log with what was read.
+const tailRing = 64
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// fnvLine adds one line (and its end) to an FNV-1a hash.
+func fnvLine(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= fnvPrime
+	}
+	h ^= '\n'
+	h *= fnvPrime
+	return h
+}
+
+// reread starts reading the log again from its origin, with timestamps,
+// counting off the lines already read.
+func (p *logPosition) reread() {
+	p.stamped, p.tok = true, LogToken{}
+	p.skip, p.want, p.got = p.lines, p.sum, fnvOffset
+}
+
+// options are the next stream's options.
+func (p *logPosition) options(container string) *corev1.PodLogOptions {
+	opts := &corev1.PodLogOptions{Container: container, Follow: true, Timestamps: p.stamped}
+	if p.tok.Last.IsZero() {
+		opts.SinceTime, opts.TailLines = p.origin.SinceTime, p.origin.TailLines
+	} else {
+		since := metav1.NewTime(p.tok.Last)
+		opts.SinceTime = &since
+	}
+	return opts
 }
 
 func (f *logFollower) stop() { f.cancel() }
@@ -122,7 +195,7 @@ func (t *tracker) startLogs(ctx context.Context, pod *corev1.Pod) {
 			f := t.logs[cs.Name]
 			if f == nil && started {
 				fctx, cancel := context.WithCancel(ctx)
-				f = &logFollower{t: t, container: cs.Name, init: init, cancel: cancel, wake: make(chan struct{})}
+				f = t.newLogFollower(cs.Name, init, cancel)
 				if cs.State.Terminated != nil {
 					f.setTerminated()
 				}
@@ -143,40 +216,53 @@ func (t *tracker) startLogs(ctx context.Context, pod *corev1.Pod) {
 	visit(pod.Status.ContainerStatuses, false)
 }
 
+func (t *tracker) newLogFollower(container string, init bool, cancel context.CancelFunc) *logFollower {
+	f := &logFollower{t: t, container: container, init: init, cancel: cancel, wake: make(chan struct{}), retry: 100 * time.Millisecond}
+	f.open = func(ctx context.Context, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
+		return t.e.Client.Pods(t.pod.Namespace).GetLogs(t.pod.Name, opts).Stream(ctx)
+	}
+	f.pos.origin = corev1.PodLogOptions{SinceTime: t.opts.SinceTime, TailLines: t.opts.TailLines}
+	// The last N lines are not the same lines when read again: such a
+	// stream carries timestamps from the start.
+	f.pos.stamped = t.opts.TailLines != nil || t.opts.LogTimestamps
+	f.pos.sum = fnvOffset
+	return f
+}
+
 // run streams until the container has ended and its stream has been read to
 // the end, or ctx is done.
 func (f *logFollower) run(ctx context.Context) {
 	t := f.t
-	var tok LogToken
-	first := true
-	backoff := 100 * time.Millisecond
+	p := &f.pos
+	backoff := f.retry
 	for ctx.Err() == nil {
-		opts := &corev1.PodLogOptions{Container: f.container, Follow: true, Timestamps: true}
-		if first {
-			opts.SinceTime, opts.TailLines = t.opts.SinceTime, t.opts.TailLines
-		} else if !tok.Last.IsZero() {
-			since := metav1.NewTime(tok.Last)
-			opts.SinceTime = &since
-		}
 		endedBefore := f.isTerminated()
-		stream, err := t.e.Client.Pods(t.pod.Namespace).GetLogs(t.pod.Name, opts).Stream(ctx)
+		stream, err := f.open(ctx, p.options(f.container))
 		if err == nil {
 			f.reconnecting.Store(false)
-			first = false
-			err = f.read(stream, tok.stream())
+			err = f.read(stream, p.tok.stream())
 			stream.Close()
 			if err == nil || errors.Is(err, io.EOF) {
-				backoff = 100 * time.Millisecond
+				backoff = f.retry
 				if endedBefore {
 					return // the container had ended before this stream began: it was read to the end
 				}
 				// The stream ended cleanly. Usually the container has just ended and
-				// the watch is about to say so; read once more from the token then.
+				// the watch is about to say so.
 				select {
 				case <-ctx.Done():
 					return
 				case <-f.wake:
 				case <-time.After(2 * time.Second):
+				}
+				switch {
+				case p.stamped:
+					// read once more from the token
+				case f.isTerminated():
+					f.readTail(ctx)
+					return
+				case p.lines > 0:
+					p.reread() // the stream was cut while the container ran
 				}
 				continue
 			}
@@ -184,20 +270,84 @@ func (f *logFollower) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if !p.stamped && p.lines > 0 {
+			p.reread()
+		}
 		f.reconnecting.Store(true)
 		t.emit(&Notice{At: t.at(), Level: "info", Message: "log stream of " + f.container + " broke (" + err.Error() + "); resuming"})
 		if !sleepCtx(ctx, backoff) {
 			return
 		}
-		if backoff *= 2; backoff > 2*time.Second {
-			backoff = 2 * time.Second
+		if backoff *= 2; backoff > 20*f.retry {
+			backoff = 20 * f.retry
 		}
 	}
 }
 
-// read emits each new line of stream; it returns io.EOF on a clean end.
-func (f *logFollower) read(stream io.Reader, tok *dedupe) error {
-	br := bufio.NewReaderSize(stream, 64*1024)
+// readTail reads the end of a finished container's log once more, for lines
+// the runtime wrote after the kubelet ended the stream. The end is aligned
+// with the last lines read: only what follows them is new. When the two do
+// not overlap, the log is read again from its origin.
+func (f *logFollower) readTail(ctx context.Context) {
+	p := &f.pos
+	if p.lines == 0 {
+		p.reread()
+		f.drain(ctx)
+		return
+	}
+	tail := int64(tailRing)
+	opts := &corev1.PodLogOptions{Container: f.container, SinceTime: p.origin.SinceTime, TailLines: &tail}
+	var lines []string
+	stream, err := f.open(ctx, opts)
+	if err == nil {
+		err = eachLine(stream, func(b []byte) { lines = append(lines, string(b)) })
+		stream.Close()
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		p.reread()
+		f.drain(ctx)
+		return
+	}
+	end, ok := p.overlap(lines)
+	if !ok {
+		p.reread()
+		f.drain(ctx)
+		return
+	}
+	for _, l := range lines[end:] {
+		f.emitText(time.Time{}, []byte(l))
+	}
+}
+
+// drain reads a finished container's log from the position to its end,
+// resuming after breaks.
+func (f *logFollower) drain(ctx context.Context) {
+	f.setTerminated()
+	f.run(ctx)
+}
+
+// overlap finds where the last lines read end in tail, the end of the log:
+// the largest end such that the lines before it are the last lines read.
+// What follows it is new.
+func (p *logPosition) overlap(tail []string) (int, bool) {
+	kept := min(p.lines, tailRing)
+	for end := len(tail); end > 0; end-- {
+		n := min(end, kept)
+		match := true
+		for i := 1; i <= n && match; i++ {
+			match = tail[end-i] == p.last[(p.lines-i)%tailRing]
+		}
+		if match {
+			return end, true
+		}
+	}
+	return 0, false
+}
+
+// eachLine calls fn with each whole line of r (without its end of line); it
+// returns io.EOF on a clean end. A line cut by a broken stream is dropped.
+func eachLine(r io.Reader, fn func([]byte)) error {
+	br := bufio.NewReaderSize(r, 64*1024)
 	var long []byte
 	for {
 		chunk, err := br.ReadSlice('\n')
@@ -210,10 +360,9 @@ func (f *logFollower) read(stream io.Reader, tok *dedupe) error {
 			line = append(long, chunk...)
 			long = nil
 		}
-		// A line cut by a broken stream is dropped: it is read again, whole,
-		// when the stream resumes from the token.
 		if len(line) > 0 && (err == nil || errors.Is(err, io.EOF)) {
-			f.emitLine(line, tok)
+			line = bytes.TrimSuffix(line, []byte{'\n'})
+			fn(bytes.TrimSuffix(line, []byte{'\r'}))
 		}
 		if err != nil {
 			return err
@@ -221,18 +370,46 @@ func (f *logFollower) read(stream io.Reader, tok *dedupe) error {
 	}
 }
 
-func (f *logFollower) emitLine(raw []byte, tok *dedupe) {
-	raw = bytes.TrimSuffix(raw, []byte{'\n'})
-	raw = bytes.TrimSuffix(raw, []byte{'\r'})
-	ts, text := splitTimestamp(raw)
-	if !ts.IsZero() && !tok.accept(ts) {
-		return
-	}
+// read emits each new line of stream; it returns io.EOF on a clean end.
+// A line cut by a broken stream is dropped: it is read again, whole, when the
+// stream resumes.
+func (f *logFollower) read(stream io.Reader, tok *dedupe) error {
+	p := &f.pos
+	return eachLine(stream, func(line []byte) {
+		var ts time.Time
+		text := line
+		if p.stamped {
+			if ts, text = splitTimestamp(line); !ts.IsZero() && !tok.accept(ts) {
+				return
+			}
+		}
+		if p.skip > 0 {
+			p.got = fnvLine(p.got, text)
+			if p.skip--; p.skip == 0 && p.got != p.want {
+				f.t.emit(&Notice{At: f.t.at(), Level: "warning", Message: "the log of " + f.container +
+					" changed while its stream was broken (the kubelet rotated it?): lines around here may be missing or repeated"})
+			}
+			return
+		}
+		f.emitText(ts, text)
+	})
+}
+
+// emitText emits one line; ts is zero for a line read without a timestamp.
+func (f *logFollower) emitText(ts time.Time, text []byte) {
+	p := &f.pos
+	now := f.t.e.now()
 	if ts.IsZero() {
-		ts = f.t.e.now()
+		ts = now
+	}
+	s := string(text)
+	if !p.stamped {
+		p.sum = fnvLine(p.sum, text)
+		p.last[p.lines%tailRing] = s
+		p.lines++
 	}
 	f.t.noteLogActivity()
-	f.t.emit(&LogLine{At: At{Time: f.t.e.now()}, Container: f.container, Timestamp: ts, Line: string(text)})
+	f.t.emit(&LogLine{At: At{Time: now}, Container: f.container, Timestamp: ts, Line: s})
 }
 
 // splitTimestamp splits "2006-01-02T15:04:05.999999999Z text" into its parts.

@@ -38,7 +38,7 @@ func (f *followFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.xcomOut, "xcom-out", "", "Write the XCom result to this file, or '-' for stdout (logs then go to stderr)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "Print only logs, warnings and errors; no progress")
 	fs.BoolVar(&f.tui, "tui", false, "Show the task live in a terminal UI (falls back to plain output when stdout is not a terminal)")
-	fs.StringVar(&f.logFile, "log-file", "", "Also write every log line, with its timestamp and container, to this file")
+	fs.StringVar(&f.logFile, "log-file", "", "Also write every log line, with the kubelet's timestamp and its container, to this file")
 	fs.StringSliceVar(&f.containerLogs, "container-logs", nil, "Stream these containers' logs too ('all' for every container); lines are prefixed with [container]")
 	fs.BoolVar(&f.initLogs, "init-logs", false, "Stream init containers' logs too")
 	fs.IntVar(&f.maxLogLines, "tui-max-log-lines", tui.DefaultMaxLogLines, "Number of log lines the terminal UI keeps in memory (older ones are dropped from the view, not from --log-file)")
@@ -68,6 +68,8 @@ func (f *followFlags) apply(o *launch.Options) {
 		o.LogContainers = append(o.LogContainers, c)
 	}
 	o.InitLogs = f.initLogs
+	// The log file keeps the kubelet's timestamp of every line.
+	o.LogTimestamps = f.logFile != ""
 }
 
 // newEngine builds the engine on the typed core/v1 client.
