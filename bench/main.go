@@ -61,7 +61,7 @@ func main() {
 	b := &bench{}
 	flag.IntVar(&b.n, "n", 10, "P1 rounds (each runs every podtask variant once and kubectl run twice)")
 	flag.IntVar(&b.nStart, "n-startup", 20, "P4 pairs")
-	flag.IntVar(&b.nLogs, "n-logs", 3, "P6 rounds")
+	flag.IntVar(&b.nLogs, "n-logs", 5, "P6 rounds (each races attach and run against kubectl logs -f)")
 	flag.DurationVar(&b.long, "long", 60*time.Second, "P3 long task duration")
 	out := flag.String("out", "bench/RESULTS.md", "report file")
 	flag.StringVar(&b.pluginFrom, "plugin", "", "measure this plugin binary instead of running make build (to try a change; RESULTS.md is from make build)")
