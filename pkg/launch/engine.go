@@ -17,6 +17,8 @@ import (
 type Engine struct {
 	// Client is the typed core/v1 client the engine talks to.
 	Client corev1client.CoreV1Interface
+	// Logs is the client log streams are read with; Client when nil.
+	Logs corev1client.CoreV1Interface
 	// Exec runs a command in a container (XCom read, sidecar stop).
 	Exec Executor
 	// Now is the clock; time.Now when nil.
@@ -58,6 +60,13 @@ type Options struct {
 	TailLines *int64
 	// Sink receives the events; may be nil.
 	Sink Sink
+}
+
+func (e *Engine) logClient() corev1client.CoreV1Interface {
+	if e.Logs != nil {
+		return e.Logs
+	}
+	return e.Client
 }
 
 func (e *Engine) now() time.Time {

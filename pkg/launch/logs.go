@@ -219,7 +219,7 @@ func (t *tracker) startLogs(ctx context.Context, pod *corev1.Pod) {
 func (t *tracker) newLogFollower(container string, init bool, cancel context.CancelFunc) *logFollower {
 	f := &logFollower{t: t, container: container, init: init, cancel: cancel, wake: make(chan struct{}), retry: 100 * time.Millisecond}
 	f.open = func(ctx context.Context, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
-		return t.e.Client.Pods(t.pod.Namespace).GetLogs(t.pod.Name, opts).Stream(ctx)
+		return t.e.logClient().Pods(t.pod.Namespace).GetLogs(t.pod.Name, opts).Stream(ctx)
 	}
 	f.pos.origin = corev1.PodLogOptions{SinceTime: t.opts.SinceTime, TailLines: t.opts.TailLines}
 	// The last N lines are not the same lines when read again: such a

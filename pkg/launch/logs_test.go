@@ -271,3 +271,4 @@ func TestOverlap(t *testing.T) {
 		t.Fatal("cutReader does not end in an error")
 	}
 }
+

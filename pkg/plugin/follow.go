@@ -6,15 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
@@ -83,8 +86,15 @@ func newEngine(flags *genericclioptions.ConfigFlags) (*launch.Engine, error) {
 	if err != nil {
 		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
 	}
+	logCfg := rest.CopyConfig(cfg)
+	logCfg.Dial = launch.PacedDial((&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
+	logClient, err := corev1client.NewForConfig(logCfg)
+	if err != nil {
+		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
+	}
 	return &launch.Engine{
 		Client: client,
+		Logs:   logClient,
 		Exec:   &launch.RemoteExecutor{Config: cfg, Client: client.RESTClient()},
 	}, nil
 }
