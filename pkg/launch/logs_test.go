@@ -271,4 +271,3 @@ func TestOverlap(t *testing.T) {
 		t.Fatal("cutReader does not end in an error")
 	}
 }
-
