@@ -259,7 +259,11 @@ func (f *logFollower) run(ctx context.Context) {
 				case p.stamped:
 					// read once more from the token
 				case f.isTerminated():
-					f.readTail(ctx)
+					if !f.readTail(ctx) {
+						// Read it all again, counting off what was printed.
+						p.reread()
+						f.drain(ctx)
+					}
 					return
 				case p.lines > 0:
 					p.reread() // the stream was cut while the container ran
@@ -286,37 +290,33 @@ func (f *logFollower) run(ctx context.Context) {
 
 // readTail reads the end of a finished container's log once more, for lines
 // the runtime wrote after the kubelet ended the stream. The end is aligned
-// with the last lines read: only what follows them is new. When the two do
-// not overlap, the log is read again from its origin.
-func (f *logFollower) readTail(ctx context.Context) {
+// with the last lines read: only what follows them is new. It reports false
+// when it could not align them (nothing read yet, no overlap, or an error).
+func (f *logFollower) readTail(ctx context.Context) bool {
 	p := &f.pos
 	if p.lines == 0 {
-		p.reread()
-		f.drain(ctx)
-		return
+		return false
 	}
 	tail := int64(tailRing)
 	opts := &corev1.PodLogOptions{Container: f.container, SinceTime: p.origin.SinceTime, TailLines: &tail}
 	var lines []string
 	stream, err := f.open(ctx, opts)
-	if err == nil {
-		err = eachLine(stream, func(b []byte) { lines = append(lines, string(b)) })
-		stream.Close()
+	if err != nil {
+		return false
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		p.reread()
-		f.drain(ctx)
-		return
+	err = eachLine(stream, func(b []byte) { lines = append(lines, string(b)) })
+	stream.Close()
+	if !errors.Is(err, io.EOF) {
+		return false
 	}
 	end, ok := p.overlap(lines)
 	if !ok {
-		p.reread()
-		f.drain(ctx)
-		return
+		return false
 	}
 	for _, l := range lines[end:] {
 		f.emitText(time.Time{}, []byte(l))
 	}
+	return true
 }
 
 // drain reads a finished container's log from the position to its end,
