@@ -66,6 +66,8 @@ func (b *bench) report() string {
 	p("  running (3 s before its first line). Throughput = 1,000,000 / (time the line `1000000` was read −")
 	p("  time the first line was read) on the reader's stdout (a pipe). The ratio is the median of the")
 	p("  rounds' ratios (podtask's rate over kubectl's in the same round), with their min and max.")
+	p("  When neither reader holds the other back, both get what the kubelet and the API server serve;")
+	p("  the rounds then tie, and a median below 1.0 with rounds above it is marked as a tie.")
 	p("  The backlog row reads a pod that has already finished `seq 1 150000; sleep 3` (kubectl logs -f, then attach")
 	p("  on the same pod), which measures the readers rather than the container's log pipeline (150,000")
 	p("  lines keep the log file under the kubelet's 10 MiB rotation size).")
