@@ -259,12 +259,12 @@ func (f *logFollower) run(ctx context.Context) {
 				case p.stamped:
 					// read once more from the token
 				case f.isTerminated():
-					if !f.readTail(ctx) {
-						// Read it all again, counting off what was printed.
-						p.reread()
-						f.drain(ctx)
+					if f.readTail(ctx) {
+						return
 					}
-					return
+					// Read it all again, counting off what was printed; the
+					// container has ended, so that stream is the last.
+					p.reread()
 				case p.lines > 0:
 					p.reread() // the stream was cut while the container ran
 				}
@@ -317,13 +317,6 @@ func (f *logFollower) readTail(ctx context.Context) bool {
 		f.emitText(time.Time{}, []byte(l))
 	}
 	return true
-}
-
-// drain reads a finished container's log from the position to its end,
-// resuming after breaks.
-func (f *logFollower) drain(ctx context.Context) {
-	f.setTerminated()
-	f.run(ctx)
 }
 
 // overlap finds where the last lines read end in tail, the end of the log:
