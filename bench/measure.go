@@ -314,7 +314,7 @@ func (b *bench) p6Logs(ctx context.Context) error {
 	var kCPU, aCPU, rCPU sample
 	// race runs podtask p and, once the pod runs (it sleeps 3 s before its
 	// first line), kubectl logs -f on it.
-	race := func(name, who string, p proc) (kr, pr float64, err error) {
+	race := func(name, who string, p proc) error {
 		krd, kon := newReader()
 		prd, pon := newReader()
 		p.OnStdout = pon
@@ -324,24 +324,26 @@ func (b *bench) p6Logs(ctx context.Context) error {
 		go func() { defer close(done); pres, perr = mustRun(ctx, p) }()
 		if _, err := b.w.waitFor(ctx, name, time.Minute, "running", func(s *podSeen) bool { return !s.Running["base"].IsZero() }); err != nil {
 			<-done
-			return 0, 0, err
+			return err
 		}
 		k := b.kubectlProc("logs", "-f", name)
 		k.OnStdout = kon
 		kres, kerr := mustRun(ctx, k)
 		<-done
 		if kerr != nil {
-			return 0, 0, kerr
+			return kerr
 		}
 		if perr != nil {
-			return 0, 0, perr
+			return perr
 		}
-		if kr, err = rate(krd, "kubectl logs -f"); err != nil {
-			return 0, 0, err
+		kr, err := rate(krd, "kubectl logs -f")
+		if err != nil {
+			return err
 		}
 		before := lost[who]
-		if pr, err = rate(prd, who); err != nil {
-			return 0, 0, fmt.Errorf("%w; its stderr: %s", err, tail(pres.stderrText(), 1500))
+		pr, err := rate(prd, who)
+		if err != nil {
+			return fmt.Errorf("%w; its stderr: %s", err, tail(pres.stderrText(), 1500))
 		}
 		if n := lost[who] - before; n > 0 {
 			b.details = append(b.details, fmt.Sprintf("P6 %s: %s printed %d lines, missing %d; its progress: %s", name, who, lines-n, n, oneLine(progressOnly(pres))))
@@ -354,7 +356,7 @@ func (b *bench) p6Logs(ctx context.Context) error {
 			rRate, rRSS, rCPU = append(rRate, pr), append(rRSS, float64(pres.MaxRSSKB)/1024), append(rCPU, secs(pres.CPU))
 			rRatio = append(rRatio, pr/kr)
 		}
-		return kr, pr, nil
+		return nil
 	}
 	for i := 0; i < b.nLogs; i++ {
 		// podtask attach and kubectl logs -f on a pod that waits 3 s
@@ -362,14 +364,14 @@ func (b *bench) p6Logs(ctx context.Context) error {
 		if err := waitingPod(name); err != nil {
 			return err
 		}
-		_, _, err := race(name, "podtask attach", b.podtask("attach", name))
+		err := race(name, "podtask attach", b.podtask("attach", name))
 		del(name)
 		if err != nil {
 			return err
 		}
 		// podtask run creates its pod; kubectl logs -f follows the same pod
 		name = fmt.Sprintf("%s-logs-r%d", b.id, i)
-		_, _, err = race(name, "podtask run", b.podtask("run", "--name", name, "--random-name-suffix=false", "--image", image, "--", "sh", "-c", script))
+		err = race(name, "podtask run", b.podtask("run", "--name", name, "--random-name-suffix=false", "--image", image, "--", "sh", "-c", script))
 		if err != nil {
 			return err
 		}
