@@ -51,10 +51,6 @@ type Options struct {
 	InitLogs bool
 	// NoLogs turns log streaming off.
 	NoLogs bool
-	// LogTimestamps asks for the kubelet's timestamp of every log line
-	// (LogLine.Timestamp); otherwise lines carry the time they were read,
-	// and streams are cheaper.
-	LogTimestamps bool
 	// SinceTime and TailLines select where logs start (attach).
 	SinceTime *metav1.Time
 	TailLines *int64

@@ -95,8 +95,7 @@ type KubeEvent struct {
 }
 
 // LogLine is one line of a container's log, without its newline. Timestamp is
-// the kubelet's timestamp of the line when Options.LogTimestamps is set (or
-// the stream had to resume), else the time the line was read.
+// the kubelet's timestamp of the line.
 type LogLine struct {
 	At
 	Container string

@@ -30,37 +30,41 @@ func (tok *LogToken) stream() *dedupe { return &dedupe{tok: tok, skip: tok.Seen}
 // dedupe filters one stream's lines against the token.
 type dedupe struct {
 	tok  *LogToken
-	skip int // lines at tok.Last still to be skipped
+	skip int  // lines at tok.Last still to be skipped
+	past bool // a new line was read: the replay is over
 }
 
-// accept reports whether a line with timestamp ts is new, and advances the token.
+// accept reports whether a line with timestamp ts is new, and advances the
+// token. Once past the replay every line is new: stdout and stderr lines are
+// stamped apart, so a line may carry an earlier timestamp than the one before.
 func (d *dedupe) accept(ts time.Time) bool {
-	switch {
-	case ts.Before(d.tok.Last):
-		return false
-	case ts.Equal(d.tok.Last) && !d.tok.Last.IsZero():
-		if d.skip > 0 {
+	if !d.past {
+		switch {
+		case ts.Before(d.tok.Last):
+			return false
+		case ts.Equal(d.tok.Last) && !d.tok.Last.IsZero() && d.skip > 0:
 			d.skip--
 			return false
 		}
-		d.tok.Seen++
-		return true
-	default:
-		d.tok.Last, d.tok.Seen, d.skip = ts, 1, 0
-		return true
+		d.past = true
 	}
+	switch {
+	case ts.After(d.tok.Last):
+		d.tok.Last, d.tok.Seen = ts, 1
+	case ts.Equal(d.tok.Last):
+		d.tok.Seen++
+	}
+	return true
 }
 
 // logFollower streams one container's log, reconnecting after a broken stream.
 //
-// Lines are read without a timestamp each, as `kubectl logs` reads them: a
-// timestamp on every line costs the kubelet, the API server and the plugin
-// work per line, and makes the stream about a sixth slower. What was read is
-// kept as a position: the number of lines since the stream's origin, a hash of
-// them and the last few lines. When a stream breaks, the log is read again
-// from its origin, with timestamps; the lines already read are counted off
-// (and their hash checked), and from there on a broken stream is resumed from
-// the timestamp token, which replays at most one second of lines.
+// Every line carries the kubelet's timestamp, and the follower keeps a token
+// of where it is (LogToken): a broken stream is resumed from it, and the lines
+// it replays are skipped. A stream that falls well behind the log (a task
+// printing faster than one stream is served) is split: the rest of the log,
+// from a second halfway to its end, is read by a second stream at the same
+// time and buffered, and the first stream stops where the second began.
 type logFollower struct {
 	t         *tracker
 	container string
@@ -71,6 +75,11 @@ type logFollower struct {
 	// retry is the first pause before reopening a broken stream; it doubles
 	// up to 20 times as much.
 	retry time.Duration
+	// splitAfter is every how many lines a stream looks whether the log runs
+	// far ahead of it (at most once a second); 0 never looks.
+	splitAfter int
+	lookGap    time.Duration
+	looked     time.Time
 	// terminated is signalled when the watch sees the container end.
 	mu         sync.Mutex
 	terminated bool
@@ -85,50 +94,19 @@ type logFollower struct {
 type logPosition struct {
 	// origin is where the first stream began (--since, --tail).
 	origin corev1.PodLogOptions
-	// stamped: streams carry timestamps, and resume from tok.
-	stamped bool
-	tok     LogToken
-	// Without timestamps: the lines read since the origin, their hash, and
-	// the last of them (a ring).
-	lines int
-	sum   uint64
-	last  [tailRing]string
-	// While a re-read from the origin counts off the lines read before:
-	// how many are left, the hash they must have, and the hash so far.
-	skip      int
-	want, got uint64
+	tok    LogToken
 }
 
-// tailRing is how many of the last lines are kept to align the end of a
-// finished container's log with what was read.
-const tailRing = 64
+// tailLook is how many lines of a finished container's log are read to find
+// lines the runtime wrote after the kubelet ended the stream.
+const tailLook = 64
 
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-// fnvLine adds one line (and its end) to an FNV-1a hash.
-func fnvLine(h uint64, b []byte) uint64 {
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= fnvPrime
-	}
-	h ^= '\n'
-	h *= fnvPrime
-	return h
-}
-
-// reread starts reading the log again from its origin, with timestamps,
-// counting off the lines already read.
-func (p *logPosition) reread() {
-	p.stamped, p.tok = true, LogToken{}
-	p.skip, p.want, p.got = p.lines, p.sum, fnvOffset
-}
+// prefetchMax bounds what a second stream reads ahead of the first.
+const prefetchMax = 8 << 20
 
 // options are the next stream's options.
 func (p *logPosition) options(container string) *corev1.PodLogOptions {
-	opts := &corev1.PodLogOptions{Container: container, Follow: true, Timestamps: p.stamped}
+	opts := &corev1.PodLogOptions{Container: container, Follow: true, Timestamps: true}
 	if p.tok.Last.IsZero() {
 		opts.SinceTime, opts.TailLines = p.origin.SinceTime, p.origin.TailLines
 	} else {
@@ -217,15 +195,12 @@ func (t *tracker) startLogs(ctx context.Context, pod *corev1.Pod) {
 }
 
 func (t *tracker) newLogFollower(container string, init bool, cancel context.CancelFunc) *logFollower {
-	f := &logFollower{t: t, container: container, init: init, cancel: cancel, wake: make(chan struct{}), retry: 100 * time.Millisecond}
+	f := &logFollower{t: t, container: container, init: init, cancel: cancel, wake: make(chan struct{}),
+		retry: 100 * time.Millisecond, splitAfter: 32 << 10, lookGap: time.Second}
 	f.open = func(ctx context.Context, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
 		return t.e.logClient().Pods(t.pod.Namespace).GetLogs(t.pod.Name, opts).Stream(ctx)
 	}
 	f.pos.origin = corev1.PodLogOptions{SinceTime: t.opts.SinceTime, TailLines: t.opts.TailLines}
-	// The last N lines are not the same lines when read again: such a
-	// stream carries timestamps from the start.
-	f.pos.stamped = t.opts.TailLines != nil || t.opts.LogTimestamps
-	f.pos.sum = fnvOffset
 	return f
 }
 
@@ -235,13 +210,29 @@ func (f *logFollower) run(ctx context.Context) {
 	t := f.t
 	p := &f.pos
 	backoff := f.retry
+	var next *prefetch // the rest of the log, already being read by a second stream
+	defer func() {
+		if next != nil {
+			next.Close()
+		}
+	}()
 	for ctx.Err() == nil {
+		var stream io.ReadCloser
+		var err error
 		endedBefore := f.isTerminated()
-		stream, err := f.open(ctx, p.options(f.container))
+		if next != nil {
+			stream, endedBefore, next = next, next.endedBefore, nil
+		} else {
+			stream, err = f.open(ctx, p.options(f.container))
+		}
 		if err == nil {
 			f.reconnecting.Store(false)
-			err = f.read(stream, p.tok.stream())
+			next, err = f.read(ctx, stream, p.tok.stream())
 			stream.Close()
+			if next != nil {
+				backoff = f.retry
+				continue // go on with the second stream
+			}
 			if err == nil || errors.Is(err, io.EOF) {
 				backoff = f.retry
 				if endedBefore {
@@ -255,27 +246,14 @@ func (f *logFollower) run(ctx context.Context) {
 				case <-f.wake:
 				case <-time.After(2 * time.Second):
 				}
-				switch {
-				case p.stamped:
-					// read once more from the token
-				case f.isTerminated():
-					if f.readTail(ctx) {
-						return
-					}
-					// Read it all again, counting off what was printed; the
-					// container has ended, so that stream is the last.
-					p.reread()
-				case p.lines > 0:
-					p.reread() // the stream was cut while the container ran
+				if f.isTerminated() && f.readTail(ctx) {
+					return
 				}
-				continue
+				continue // read once more from the token
 			}
 		}
 		if ctx.Err() != nil {
 			return
-		}
-		if !p.stamped && p.lines > 0 {
-			p.reread()
 		}
 		f.reconnecting.Store(true)
 		t.emit(&Notice{At: t.at(), Level: "info", Message: "log stream of " + f.container + " broke (" + err.Error() + "); resuming"})
@@ -289,57 +267,47 @@ func (f *logFollower) run(ctx context.Context) {
 }
 
 // readTail reads the end of a finished container's log once more, for lines
-// the runtime wrote after the kubelet ended the stream. The end is aligned
-// with the last lines read: only what follows them is new. It reports false
-// when it could not align them (nothing read yet, no overlap, or an error).
+// the runtime wrote after the kubelet ended the stream; the token skips what
+// was read. It reports false when the end does not reach back to the token
+// (more new lines than it reads, nothing read yet, or an error): the log is
+// then read once more from the token.
 func (f *logFollower) readTail(ctx context.Context) bool {
 	p := &f.pos
-	if p.lines == 0 {
+	if p.tok.Last.IsZero() {
 		return false
 	}
-	tail := int64(tailRing)
-	opts := &corev1.PodLogOptions{Container: f.container, SinceTime: p.origin.SinceTime, TailLines: &tail}
-	var lines []string
-	stream, err := f.open(ctx, opts)
+	tail := int64(tailLook)
+	stream, err := f.open(ctx, &corev1.PodLogOptions{Container: f.container, Timestamps: true, TailLines: &tail})
 	if err != nil {
 		return false
 	}
-	err = eachLine(stream, func(b []byte) { lines = append(lines, string(b)) })
+	var lines [][]byte
+	err = eachLine(stream, func(b []byte) error {
+		lines = append(lines, bytes.Clone(b))
+		return nil
+	})
 	stream.Close()
-	if !errors.Is(err, io.EOF) {
+	if !errors.Is(err, io.EOF) || len(lines) == 0 {
 		return false
 	}
-	end, ok := p.overlap(lines)
-	if !ok {
+	// The first line must come before the token's: then every line after the
+	// token's is in the tail.
+	if ts, _ := splitTimestamp(lines[0]); ts.IsZero() || !ts.Before(p.tok.Last) {
 		return false
 	}
-	for _, l := range lines[end:] {
-		f.emitText(time.Time{}, []byte(l))
+	d := p.tok.stream()
+	for _, l := range lines {
+		if ts, text := splitTimestamp(l); !ts.IsZero() && d.accept(ts) {
+			f.emitText(ts, text)
+		}
 	}
 	return true
 }
 
-// overlap finds where the last lines read end in tail, the end of the log:
-// the largest end such that the lines before it are the last lines read.
-// What follows it is new.
-func (p *logPosition) overlap(tail []string) (int, bool) {
-	kept := min(p.lines, tailRing)
-	for end := len(tail); end > 0; end-- {
-		n := min(end, kept)
-		match := true
-		for i := 1; i <= n && match; i++ {
-			match = tail[end-i] == p.last[(p.lines-i)%tailRing]
-		}
-		if match {
-			return end, true
-		}
-	}
-	return 0, false
-}
-
 // eachLine calls fn with each whole line of r (without its end of line); it
-// returns io.EOF on a clean end. A line cut by a broken stream is dropped.
-func eachLine(r io.Reader, fn func([]byte)) error {
+// returns io.EOF on a clean end, or what fn returned if not nil. A line cut by
+// a broken stream is dropped.
+func eachLine(r io.Reader, fn func([]byte) error) error {
 	br := bufio.NewReaderSize(r, 64*1024)
 	var long []byte
 	for {
@@ -355,7 +323,9 @@ func eachLine(r io.Reader, fn func([]byte)) error {
 		}
 		if len(line) > 0 && (err == nil || errors.Is(err, io.EOF)) {
 			line = bytes.TrimSuffix(line, []byte{'\n'})
-			fn(bytes.TrimSuffix(line, []byte{'\r'}))
+			if ferr := fn(bytes.TrimSuffix(line, []byte{'\r'})); ferr != nil {
+				return ferr
+			}
 		}
 		if err != nil {
 			return err
@@ -363,46 +333,79 @@ func eachLine(r io.Reader, fn func([]byte)) error {
 	}
 }
 
+// errHandOff stops a stream where the second stream, read ahead, begins.
+var errHandOff = errors.New("handed off to the stream read ahead")
+
 // read emits each new line of stream; it returns io.EOF on a clean end.
 // A line cut by a broken stream is dropped: it is read again, whole, when the
-// stream resumes.
-func (f *logFollower) read(stream io.Reader, tok *dedupe) error {
-	p := &f.pos
-	return eachLine(stream, func(line []byte) {
-		var ts time.Time
-		text := line
-		if p.stamped {
-			if ts, text = splitTimestamp(line); !ts.IsZero() && !tok.accept(ts) {
-				return
-			}
+// stream resumes. When it has split the log, it returns the second stream
+// once this one has reached the second's start.
+func (f *logFollower) read(ctx context.Context, stream io.Reader, tok *dedupe) (*prefetch, error) {
+	var ahead *prefetch
+	n := 0
+	err := eachLine(stream, func(line []byte) error {
+		ts, text := splitTimestamp(line)
+		if ts.IsZero() {
+			f.emitText(f.t.e.now(), line) // not a kubelet line: shown as it is
+			return nil
 		}
-		if p.skip > 0 {
-			p.got = fnvLine(p.got, text)
-			if p.skip--; p.skip == 0 && p.got != p.want {
-				f.t.emit(&Notice{At: f.t.at(), Level: "warning", Message: "the log of " + f.container +
-					" changed while its stream was broken (the kubelet rotated it?): lines around here may be missing or repeated"})
-			}
-			return
+		if ahead != nil && !ts.Before(ahead.since) {
+			return errHandOff
+		}
+		if !tok.accept(ts) {
+			return nil
 		}
 		f.emitText(ts, text)
+		if n++; ahead == nil && f.splitAfter > 0 && n%f.splitAfter == 0 && time.Since(f.looked) >= f.lookGap {
+			f.looked = time.Now()
+			ahead = f.split(ctx, ts)
+		}
+		return nil
 	})
+	if errors.Is(err, errHandOff) {
+		return ahead, nil
+	}
+	if ahead != nil {
+		ahead.Close()
+	}
+	return nil, err
 }
 
-// emitText emits one line; ts is zero for a line read without a timestamp.
+// split looks at the last line of the log. When it is a second or more
+// after at, the line just read, the log runs well ahead of this stream: a
+// second stream starts reading it from a whole second about halfway there,
+// and is returned. Otherwise, or on any error, it returns nil.
+func (f *logFollower) split(ctx context.Context, at time.Time) *prefetch {
+	one := int64(1)
+	probe, err := f.open(ctx, &corev1.PodLogOptions{Container: f.container, Timestamps: true, TailLines: &one})
+	if err != nil {
+		return nil
+	}
+	var end time.Time
+	err = eachLine(io.LimitReader(probe, 1<<20), func(b []byte) error {
+		end, _ = splitTimestamp(b)
+		return nil
+	})
+	probe.Close()
+	if !errors.Is(err, io.EOF) || end.Sub(at) < time.Second {
+		return nil
+	}
+	since := metav1.NewTime(at.Add(end.Sub(at) / 2).Truncate(time.Second))
+	if !since.Time.After(at) {
+		return nil
+	}
+	endedBefore := f.isTerminated()
+	body, err := f.open(ctx, &corev1.PodLogOptions{Container: f.container, Follow: true, Timestamps: true, SinceTime: &since})
+	if err != nil {
+		return nil
+	}
+	return newPrefetch(body, since.Time, endedBefore, prefetchMax)
+}
+
+// emitText emits one line with the kubelet's timestamp.
 func (f *logFollower) emitText(ts time.Time, text []byte) {
-	p := &f.pos
-	now := f.t.e.now()
-	if ts.IsZero() {
-		ts = now
-	}
-	s := string(text)
-	if !p.stamped {
-		p.sum = fnvLine(p.sum, text)
-		p.last[p.lines%tailRing] = s
-		p.lines++
-	}
 	f.t.noteLogActivity()
-	f.t.emit(&LogLine{At: At{Time: now}, Container: f.container, Timestamp: ts, Line: s})
+	f.t.emit(&LogLine{At: At{Time: f.t.e.now()}, Container: f.container, Timestamp: ts, Line: string(text)})
 }
 
 // splitTimestamp splits "2006-01-02T15:04:05.999999999Z text" into its parts.

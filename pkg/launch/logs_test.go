@@ -127,6 +127,7 @@ func follow(t *testing.T, l *fakeLog, opts Options) (lines, notices []string) {
 	defer cancel()
 	f := tr.newLogFollower("base", false, cancel)
 	f.retry = time.Millisecond
+	f.splitAfter, f.lookGap = testSplitAfter, 0
 	f.open = l.open
 	l.f = f
 	end := l.atEnd
@@ -155,41 +156,38 @@ func wantAll(t *testing.T, got []string, want []fakeLine) {
 	}
 }
 
-// Without a break, the log is read without timestamps, then its end is
-// checked once: two requests.
-func TestLogsReadWithoutTimestampsWhenNothingBreaks(t *testing.T) {
+// Without a break: one stream, then one look at the tail of the ended
+// container's log.
+func TestLogsOneStreamWhenNothingBreaks(t *testing.T) {
 	l := &fakeLog{lines: numbered(1000)}
 	got, notices := follow(t, l, Options{})
 	wantAll(t, got, l.lines)
 	if len(notices) != 0 {
 		t.Fatalf("notices: %q", notices)
 	}
-	if len(l.opened) != 2 || l.opened[0].Timestamps || !l.opened[0].Follow || l.opened[1].Follow || l.opened[1].TailLines == nil {
-		t.Fatalf("requests %+v, want one follow stream without timestamps and one look at the tail", l.opened)
+	if len(l.opened) != 2 || !l.opened[0].Timestamps || !l.opened[0].Follow || l.opened[1].Follow || l.opened[1].TailLines == nil {
+		t.Fatalf("requests %+v, want one follow stream and one look at the tail", l.opened)
 	}
 }
 
-// Streams cut at random places, in the first stream, during the re-read that
-// counts off what was read, and after it: every line once, in order.
+// Streams cut at random places: every line once, in order.
 func TestLogsResumeExactlyOnceAfterCuts(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for trial := range 50 {
+	for range 50 {
 		l := &fakeLog{lines: numbered(500)}
 		for range 1 + r.IntN(8) {
 			l.cuts = append(l.cuts, r.IntN(400))
 		}
 		got, _ := follow(t, l, Options{})
 		wantAll(t, got, l.lines)
-		if trial == 0 && (l.opened[0].Timestamps || !l.opened[1].Timestamps) {
-			t.Fatalf("requests %+v: the first stream has no timestamps, the re-read has", l.opened)
-		}
 	}
 }
 
 // Lines the runtime writes after the stream ended are read from the tail;
-// more than the kept lines make the log be read again: both exactly once.
+// more than the tail holds make the log be read again from the token: both
+// exactly once.
 func TestLogsLateTail(t *testing.T) {
-	for _, late := range []int{0, 1, 5, tailRing - 1, tailRing + 10, 300} {
+	for _, late := range []int{0, 1, 5, tailLook - 1, tailLook + 10, 300} {
 		all := numbered(400 + late)
 		l := &fakeLog{lines: all[:400]}
 		l.atEnd = func(l *fakeLog) {
@@ -199,74 +197,147 @@ func TestLogsLateTail(t *testing.T) {
 		}
 		got, _ := follow(t, l, Options{})
 		wantAll(t, got, all)
+		if late > 0 && late < tailLook-3 && len(l.opened) != 2 {
+			t.Fatalf("%d late lines: requests %+v, want the stream and the tail", late, l.opened)
+		}
 	}
 }
 
-// A log whose last lines repeat: the tail is aligned on the largest overlap,
-// so nothing is repeated.
+// A log whose last lines repeat, with the same timestamps: the token tells
+// them apart, so nothing is repeated or lost.
 func TestLogsTailOfRepeatedLines(t *testing.T) {
 	all := numbered(200)
 	for i := 100; i < 200; i++ {
 		all[i].text = "same"
+		all[i].ts = all[100].ts
 	}
+	for _, late := range []int{0, 10} {
+		l := &fakeLog{lines: all[:200-late]}
+		l.atEnd = func(l *fakeLog) { l.lines = all }
+		got, _ := follow(t, l, Options{})
+		wantAll(t, got, all)
+	}
+}
+
+// stdout and stderr lines are stamped apart: a line may carry an earlier
+// timestamp than the one before it, and is still shown.
+func TestLogsLineStampedBeforeThePreviousOne(t *testing.T) {
+	all := numbered(300)
+	all[150].ts, all[151].ts = all[151].ts.Add(time.Microsecond), all[150].ts
 	l := &fakeLog{lines: all}
 	got, _ := follow(t, l, Options{})
 	wantAll(t, got, all)
 }
 
-// A --tail origin cannot be read again: those streams carry timestamps from
-// the start and resume from the token.
-func TestLogsTailOriginUsesTimestamps(t *testing.T) {
+// A --tail origin: the stream resumes from the token, not from the origin.
+func TestLogsTailOrigin(t *testing.T) {
 	l := &fakeLog{lines: numbered(300), cuts: []int{50, 10}}
 	tail := int64(100)
 	got, _ := follow(t, l, Options{TailLines: &tail})
 	wantAll(t, got, l.lines[200:])
-	if !l.opened[0].Timestamps {
-		t.Fatalf("first request %+v, want timestamps", l.opened[0])
+	if l.opened[1].TailLines != nil || l.opened[1].SinceTime == nil {
+		t.Fatalf("second request %+v, want it to resume from the token", l.opened[1])
 	}
 }
 
-// A log rotated away while the stream was broken cannot be counted off: the
-// follower says so.
-func TestLogsRotatedWhileBrokenWarns(t *testing.T) {
-	l := &fakeLog{lines: numbered(300), cuts: []int{100}, dropped: 20}
-	_, notices := follow(t, l, Options{})
-	if len(notices) == 0 || !strings.Contains(strings.Join(notices, "\n"), "may be missing or repeated") {
-		t.Fatalf("notices %q, want a warning about the rotated log", notices)
-	}
-}
-
-// --log-file wants the kubelet's timestamps: streams carry them.
-func TestLogsTimestampsWhenAsked(t *testing.T) {
-	l := &fakeLog{lines: numbered(10)}
-	got, _ := follow(t, l, Options{LogTimestamps: true})
+// A log far ahead of its stream is split: a second stream reads the rest
+// from a whole second, and the first stops there. Every line once, in order.
+func TestLogsSplitAStreamThatFallsBehind(t *testing.T) {
+	l := &fakeLog{lines: numbered(30000)} // about 70 s of log
+	got, _ := followSplit(t, l, 500)
 	wantAll(t, got, l.lines)
-	if !l.opened[0].Timestamps {
-		t.Fatalf("first request %+v, want timestamps", l.opened[0])
-	}
-}
-
-func TestOverlap(t *testing.T) {
-	var p logPosition
-	for _, s := range []string{"a", "b", "c"} {
-		p.last[p.lines%tailRing] = s
-		p.lines++
-	}
-	for _, c := range []struct {
-		tail []string
-		end  int
-		ok   bool
-	}{
-		{[]string{"a", "b", "c"}, 3, true},
-		{[]string{"a", "b", "c", "d"}, 3, true},
-		{[]string{"x", "a", "b", "c", "d", "e"}, 4, true}, // a line before the origin
-		{[]string{"d", "e"}, 0, false},
-	} {
-		end, ok := p.overlap(c.tail)
-		if end != c.end || ok != c.ok {
-			t.Errorf("overlap(%q) = %d, %v; want %d, %v", c.tail, end, ok, c.end, c.ok)
+	splits := 0
+	for i, o := range l.opened {
+		if o.TailLines != nil && *o.TailLines == 1 && i+1 < len(l.opened) && l.opened[i+1].Follow && l.opened[i+1].SinceTime != nil {
+			splits++
+			if ns := l.opened[i+1].SinceTime.Time; ns.Truncate(time.Second) != ns {
+				t.Fatalf("second stream from %v, want a whole second", ns)
+			}
 		}
 	}
+	if splits < 2 {
+		t.Fatalf("requests %+v, want the log split more than once", l.opened)
+	}
+}
+
+// Cuts in either stream of a split log: every line once, in order.
+func TestLogsSplitWithCuts(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 30 {
+		l := &fakeLog{lines: numbered(8000)}
+		for range 1 + r.IntN(6) {
+			l.cuts = append(l.cuts, r.IntN(3000))
+		}
+		got, _ := followSplit(t, l, 200+r.IntN(500))
+		wantAll(t, got, l.lines)
+	}
+}
+
+// A log whose end is near is not split.
+func TestLogsNoSplitWhenCaughtUp(t *testing.T) {
+	l := &fakeLog{lines: numbered(2000)} // under 5 s of log, looked at after 4.4 s
+	got, _ := followSplit(t, l, 1900)
+	wantAll(t, got, l.lines)
+	for _, o := range l.opened {
+		if o.SinceTime != nil {
+			t.Fatalf("requests %+v, want no second stream", l.opened)
+		}
+	}
+}
+
+func followSplit(t *testing.T, l *fakeLog, after int) ([]string, []string) {
+	t.Helper()
+	old := testSplitAfter
+	testSplitAfter = after
+	defer func() { testSplitAfter = old }()
+	return follow(t, l, Options{})
+}
+
+// testSplitAfter, when not 0, is the followers' splitAfter in these tests.
+var testSplitAfter int
+
+func TestPrefetchReadsAheadWithinItsBound(t *testing.T) {
+	body := &countingReader{r: strings.NewReader(strings.Repeat("x", 1<<20))}
+	p := newPrefetch(io.NopCloser(body), time.Time{}, false, 64<<10)
+	deadline := time.Now().Add(5 * time.Second)
+	for body.read() < 64<<10 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n := body.read(); n < 64<<10 || n > 64<<10+32<<10 {
+		t.Fatalf("read ahead %d bytes, want 64 KiB and at most one chunk more", n)
+	}
+	all, err := io.ReadAll(p)
+	if err != nil || len(all) != 1<<20 {
+		t.Fatalf("read %d bytes, %v; want all of it", len(all), err)
+	}
+	p.Close()
+	if _, err := p.Read(make([]byte, 1)); err == nil {
+		t.Fatal("a closed prefetch reads without an error")
+	}
+}
+
+type countingReader struct {
+	mu sync.Mutex
+	r  io.Reader
+	n  int
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.mu.Lock()
+	c.n += n
+	c.mu.Unlock()
+	return n, err
+}
+
+func (c *countingReader) read() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+func TestCutReaderBreaks(t *testing.T) {
 	if _, err := io.ReadAll(&cutReader{r: strings.NewReader("x")}); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatal("cutReader does not end in an error")
 	}
