@@ -102,7 +102,7 @@ type logPosition struct {
 const tailLook = 64
 
 // prefetchMax bounds what a second stream reads ahead of the first.
-const prefetchMax = 8 << 20
+const prefetchMax = 4 << 20
 
 // options are the next stream's options.
 func (p *logPosition) options(container string) *corev1.PodLogOptions {

@@ -342,3 +342,22 @@ func TestCutReaderBreaks(t *testing.T) {
 		t.Fatal("cutReader does not end in an error")
 	}
 }
+
+// A stream read ahead that trickles is passed on as it comes.
+func TestPrefetchPassesATrickleOn(t *testing.T) {
+	pr, pw := io.Pipe()
+	p := newPrefetch(pr, time.Time{}, false, 1<<20)
+	defer p.Close()
+	for _, want := range []string{"one\n", "two\n"} {
+		go pw.Write([]byte(want))
+		got := make([]byte, 64)
+		n, err := p.Read(got)
+		if err != nil || string(got[:n]) != want {
+			t.Fatalf("read %q, %v; want %q", got[:n], err, want)
+		}
+	}
+	pw.CloseWithError(io.ErrUnexpectedEOF)
+	if _, err := io.ReadAll(p); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err %v, want the stream's", err)
+	}
+}

@@ -1,7 +1,6 @@
 package launch
 
 import (
-	"bytes"
 	"io"
 	"sync"
 	"time"
@@ -22,10 +21,14 @@ type prefetch struct {
 
 	mu     sync.Mutex
 	cond   sync.Cond
-	buf    bytes.Buffer
-	err    error // the body's error, once it has one (io.EOF at its end)
+	chunks [][]byte // what was read ahead, in chunks of at most prefetchChunk bytes
+	size   int      // their length
+	err    error    // the body's error, once it has one (io.EOF at its end)
 	closed bool
 }
+
+// prefetchChunk is the size of one read of the stream read ahead.
+const prefetchChunk = 32 << 10
 
 func newPrefetch(body io.ReadCloser, since time.Time, endedBefore bool, max int) *prefetch {
 	p := &prefetch{since: since, endedBefore: endedBefore, body: body, max: max}
@@ -35,10 +38,10 @@ func newPrefetch(body io.ReadCloser, since time.Time, endedBefore bool, max int)
 }
 
 func (p *prefetch) fill() {
-	chunk := make([]byte, 32<<10)
+	scratch := make([]byte, prefetchChunk)
 	for {
 		p.mu.Lock()
-		for p.buf.Len() >= p.max && !p.closed {
+		for p.size >= p.max && !p.closed {
 			p.cond.Wait()
 		}
 		closed := p.closed
@@ -46,9 +49,21 @@ func (p *prefetch) fill() {
 		if closed {
 			return
 		}
-		n, err := p.body.Read(chunk)
+		n, err := p.body.Read(scratch)
 		p.mu.Lock()
-		p.buf.Write(chunk[:n])
+		// Appended to the last chunk while it has room: a stream read a
+		// frame at a time does not leave a chunk per frame.
+		for data := scratch[:n]; len(data) > 0; {
+			last := len(p.chunks) - 1
+			if last < 0 || len(p.chunks[last]) == cap(p.chunks[last]) {
+				p.chunks = append(p.chunks, make([]byte, 0, prefetchChunk))
+				last++
+			}
+			c := p.chunks[last]
+			k := min(len(data), cap(c)-len(c))
+			p.chunks[last], data = append(c, data[:k]...), data[k:]
+		}
+		p.size += n
 		if err != nil {
 			p.err = err
 		}
@@ -64,11 +79,16 @@ func (p *prefetch) fill() {
 func (p *prefetch) Read(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.buf.Len() == 0 && p.err == nil && !p.closed {
+	for p.size == 0 && p.err == nil && !p.closed {
 		p.cond.Wait()
 	}
-	if p.buf.Len() > 0 {
-		n, _ := p.buf.Read(b)
+	if p.size > 0 {
+		n := copy(b, p.chunks[0])
+		if p.chunks[0] = p.chunks[0][n:]; len(p.chunks[0]) == 0 {
+			p.chunks[0] = nil
+			p.chunks = p.chunks[1:]
+		}
+		p.size -= n
 		p.cond.Broadcast()
 		return n, nil
 	}
