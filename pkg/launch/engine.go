@@ -51,6 +51,10 @@ type Options struct {
 	InitLogs bool
 	// NoLogs turns log streaming off.
 	NoLogs bool
+	// LogTimestamps asks for the kubelet's timestamp of every log line
+	// (LogLine.Timestamp) even when a container's log is read after it
+	// ended, which is otherwise read without them, as cheaper.
+	LogTimestamps bool
 	// SinceTime and TailLines select where logs start (attach).
 	SinceTime *metav1.Time
 	TailLines *int64

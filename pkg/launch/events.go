@@ -95,7 +95,8 @@ type KubeEvent struct {
 }
 
 // LogLine is one line of a container's log, without its newline. Timestamp is
-// the kubelet's timestamp of the line.
+// the kubelet's timestamp of the line; for a container whose log is read
+// after it ended, without Options.LogTimestamps, it is the time it was read.
 type LogLine struct {
 	At
 	Container string

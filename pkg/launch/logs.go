@@ -76,10 +76,13 @@ type logFollower struct {
 	// up to 20 times as much.
 	retry time.Duration
 	// splitAfter is every how many lines a stream looks whether the log runs
-	// far ahead of it (at most once a second); 0 never looks.
+	// far ahead of it; 0 never looks. Looks are lookGap apart at least, and
+	// twice as far apart after each that found no need to split (up to 32
+	// times).
 	splitAfter int
 	lookGap    time.Duration
 	looked     time.Time
+	missed     int // looks in a row that did not split
 	// terminated is signalled when the watch sees the container end.
 	mu         sync.Mutex
 	terminated bool
@@ -95,6 +98,12 @@ type logPosition struct {
 	// origin is where the first stream began (--since, --tail).
 	origin corev1.PodLogOptions
 	tok    LogToken
+	// The log of a container that had ended is read once without
+	// timestamps (it no longer changes, and a timestamp on every line costs
+	// every reader): plain counts those lines, and if that stream breaks,
+	// skip is how many lines the next one, from the origin, counts off.
+	plain, skip int
+	resumed     bool // a stream has broken
 }
 
 // tailLook is how many lines of a finished container's log are read to find
@@ -219,15 +228,19 @@ func (f *logFollower) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		var stream io.ReadCloser
 		var err error
-		endedBefore := f.isTerminated()
+		endedBefore, stamped := f.isTerminated(), true
 		if next != nil {
 			stream, endedBefore, next = next, next.endedBefore, nil
 		} else {
-			stream, err = f.open(ctx, p.options(f.container))
+			opts := p.options(f.container)
+			if endedBefore && p.tok.Last.IsZero() && !p.resumed && p.origin.TailLines == nil && !t.opts.LogTimestamps {
+				opts.Timestamps, stamped = false, false
+			}
+			stream, err = f.open(ctx, opts)
 		}
 		if err == nil {
 			f.reconnecting.Store(false)
-			next, err = f.read(ctx, stream, p.tok.stream())
+			next, err = f.read(ctx, stream, stamped, p.tok.stream())
 			stream.Close()
 			if next != nil {
 				backoff = f.retry
@@ -255,6 +268,8 @@ func (f *logFollower) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		p.resumed = true
+		p.skip, p.plain = p.skip+p.plain, 0
 		f.reconnecting.Store(true)
 		t.emit(&Notice{At: t.at(), Level: "info", Message: "log stream of " + f.container + " broke (" + err.Error() + "); resuming"})
 		if !sleepCtx(ctx, backoff) {
@@ -336,14 +351,20 @@ func eachLine(r io.Reader, fn func([]byte) error) error {
 // errHandOff stops a stream where the second stream, read ahead, begins.
 var errHandOff = errors.New("handed off to the stream read ahead")
 
-// read emits each new line of stream; it returns io.EOF on a clean end.
+// read emits each new line of stream (read with timestamps, or without when
+// stamped is false); it returns io.EOF on a clean end.
 // A line cut by a broken stream is dropped: it is read again, whole, when the
 // stream resumes. When it has split the log, it returns the second stream
 // once this one has reached the second's start.
-func (f *logFollower) read(ctx context.Context, stream io.Reader, tok *dedupe) (*prefetch, error) {
+func (f *logFollower) read(ctx context.Context, stream io.Reader, stamped bool, tok *dedupe) (*prefetch, error) {
 	var ahead *prefetch
 	n := 0
 	err := eachLine(stream, func(line []byte) error {
+		if !stamped {
+			f.pos.plain++
+			f.emitText(f.t.e.now(), line)
+			return nil
+		}
 		ts, text := splitTimestamp(line)
 		if ts.IsZero() {
 			f.emitText(f.t.e.now(), line) // not a kubelet line: shown as it is
@@ -355,10 +376,18 @@ func (f *logFollower) read(ctx context.Context, stream io.Reader, tok *dedupe) (
 		if !tok.accept(ts) {
 			return nil
 		}
+		if f.pos.skip > 0 {
+			f.pos.skip-- // printed by the stream without timestamps
+			return nil
+		}
 		f.emitText(ts, text)
-		if n++; ahead == nil && f.splitAfter > 0 && n%f.splitAfter == 0 && time.Since(f.looked) >= f.lookGap {
+		if n++; ahead == nil && f.splitAfter > 0 && n%f.splitAfter == 0 && time.Since(f.looked) >= f.lookGap<<min(f.missed, 5) {
 			f.looked = time.Now()
-			ahead = f.split(ctx, ts)
+			if ahead = f.split(ctx, ts); ahead == nil {
+				f.missed++
+			} else {
+				f.missed = 0
+			}
 		}
 		return nil
 	})
@@ -377,7 +406,9 @@ func (f *logFollower) read(ctx context.Context, stream io.Reader, tok *dedupe) (
 // and is returned. Otherwise, or on any error, it returns nil.
 func (f *logFollower) split(ctx context.Context, at time.Time) *prefetch {
 	one := int64(1)
-	probe, err := f.open(ctx, &corev1.PodLogOptions{Container: f.container, Timestamps: true, TailLines: &one})
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	probe, err := f.open(pctx, &corev1.PodLogOptions{Container: f.container, Timestamps: true, TailLines: &one})
 	if err != nil {
 		return nil
 	}

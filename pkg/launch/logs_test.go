@@ -30,6 +30,8 @@ type fakeLog struct {
 	// atEnd is called when a follow stream reaches the end of the log,
 	// before it ends; it may append lines (the runtime's late tail).
 	atEnd func(l *fakeLog)
+	// ended: the container had ended before the follower started.
+	ended bool
 
 	opened []corev1.PodLogOptions
 	follow int
@@ -130,6 +132,9 @@ func follow(t *testing.T, l *fakeLog, opts Options) (lines, notices []string) {
 	f.splitAfter, f.lookGap = testSplitAfter, 0
 	f.open = l.open
 	l.f = f
+	if l.ended {
+		f.setTerminated()
+	}
 	end := l.atEnd
 	l.atEnd = func(l *fakeLog) {
 		if end != nil {
@@ -227,6 +232,31 @@ func TestLogsLineStampedBeforeThePreviousOne(t *testing.T) {
 	l := &fakeLog{lines: all}
 	got, _ := follow(t, l, Options{})
 	wantAll(t, got, all)
+}
+
+// An ended container's log is read once without timestamps; cut, it is read
+// again from its origin with them, and what was printed is counted off.
+func TestLogsOfAnEndedContainer(t *testing.T) {
+	l := &fakeLog{lines: numbered(500), ended: true}
+	got, _ := follow(t, l, Options{})
+	wantAll(t, got, l.lines)
+	if len(l.opened) != 1 || l.opened[0].Timestamps {
+		t.Fatalf("requests %+v, want one stream without timestamps", l.opened)
+	}
+	l = &fakeLog{lines: numbered(500), ended: true}
+	follow(t, l, Options{LogTimestamps: true})
+	if !l.opened[0].Timestamps {
+		t.Fatalf("request %+v, want timestamps when asked", l.opened[0])
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 50 {
+		l := &fakeLog{lines: numbered(500), ended: true}
+		for range 1 + r.IntN(6) {
+			l.cuts = append(l.cuts, r.IntN(400))
+		}
+		got, _ := follow(t, l, Options{})
+		wantAll(t, got, l.lines)
+	}
 }
 
 // A --tail origin: the stream resumes from the token, not from the origin.

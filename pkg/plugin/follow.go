@@ -71,6 +71,8 @@ func (f *followFlags) apply(o *launch.Options) {
 		o.LogContainers = append(o.LogContainers, c)
 	}
 	o.InitLogs = f.initLogs
+	// The log file keeps the kubelet's timestamp of every line.
+	o.LogTimestamps = f.logFile != ""
 }
 
 // newEngine builds the engine on the typed core/v1 client.
