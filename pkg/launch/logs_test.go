@@ -149,6 +149,15 @@ func follow(t *testing.T, l *fakeLog, opts Options) (lines, notices []string) {
 	return lines, notices
 }
 
+// randomCuts returns 1 to n cuts, each after fewer than max lines.
+func randomCuts(r *rand.Rand, n, max int) []int {
+	cuts := make([]int, 1+r.IntN(n))
+	for i := range cuts {
+		cuts[i] = r.IntN(max)
+	}
+	return cuts
+}
+
 func wantAll(t *testing.T, got []string, want []fakeLine) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -179,10 +188,7 @@ func TestLogsOneStreamWhenNothingBreaks(t *testing.T) {
 func TestLogsResumeExactlyOnceAfterCuts(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 50 {
-		l := &fakeLog{lines: numbered(500)}
-		for range 1 + r.IntN(8) {
-			l.cuts = append(l.cuts, r.IntN(400))
-		}
+		l := &fakeLog{lines: numbered(500), cuts: randomCuts(r, 8, 400)}
 		got, _ := follow(t, l, Options{})
 		wantAll(t, got, l.lines)
 	}
@@ -250,10 +256,7 @@ func TestLogsOfAnEndedContainer(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(5, 6))
 	for range 50 {
-		l := &fakeLog{lines: numbered(500), ended: true}
-		for range 1 + r.IntN(6) {
-			l.cuts = append(l.cuts, r.IntN(400))
-		}
+		l := &fakeLog{lines: numbered(500), ended: true, cuts: randomCuts(r, 6, 400)}
 		got, _ := follow(t, l, Options{})
 		wantAll(t, got, l.lines)
 	}
@@ -294,10 +297,7 @@ func TestLogsSplitAStreamThatFallsBehind(t *testing.T) {
 func TestLogsSplitWithCuts(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 30 {
-		l := &fakeLog{lines: numbered(8000)}
-		for range 1 + r.IntN(6) {
-			l.cuts = append(l.cuts, r.IntN(3000))
-		}
+		l := &fakeLog{lines: numbered(8000), cuts: randomCuts(r, 6, 3000)}
 		got, _ := followSplit(t, l, 200+r.IntN(500))
 		wantAll(t, got, l.lines)
 	}

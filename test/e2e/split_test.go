@@ -11,38 +11,65 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/podtask-dev/kubectl-podtask/test/e2e/e2eutil"
 )
 
-// A task that prints far faster than one log stream is served: the plugin
-// looks at the log's end, reads the rest with a second stream, and every line
-// still arrives exactly once and in order. The audit log shows the look and
-// the second stream.
-func TestRunSplitsALogThatRunsAhead(t *testing.T) {
+// A log far ahead of its stream: a running pod has printed 300,000 lines over
+// six seconds when attach starts reading it. The plugin looks at the log's
+// end, reads the rest with a second stream, and every line still arrives
+// exactly once and in order; the audit log shows the look and the second
+// stream.
+func TestAttachSplitsALogThatRunsAhead(t *testing.T) {
 	t.Parallel()
-	const n = 600000
+	const chunks, per = 6, 50000
 	name := e2eutil.UniqueName("split")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", "run", "--name", name, "--random-name-suffix=false",
-		"--image", busybox, "--", "sh", "-c", "seq 1 "+strconv.Itoa(n)+"; sleep 3")
+	script := "for i in $(seq 0 " + strconv.Itoa(chunks-1) + "); do seq $((i*" + strconv.Itoa(per) + "+1)) $((i*" + strconv.Itoa(per) + "+" +
+		strconv.Itoa(per) + ")); sleep 1; done; sleep 20"
+	c := e2eutil.Client(t)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{
+			Name: "base", Image: busybox, Command: []string{"sh", "-c", script}}}},
+	}
+	if _, err := c.Pods(e2eutil.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer e2eutil.CleanupPod(t, e2eutil.Namespace, name)
+	// Wait until the whole log is written.
+	last := strconv.Itoa(chunks * per)
+	one := int64(1)
+	for {
+		b, _ := c.Pods(e2eutil.Namespace).GetLogs(name, &corev1.PodLogOptions{TailLines: &one}).DoRaw(ctx)
+		if strings.TrimSpace(string(b)) == last {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the pod did not print its lines: last %q", b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", "attach", name, "--on-finish-action", "delete_pod")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
-	if len(lines) != n {
-		t.Fatalf("%d lines, want %d", len(lines), n)
+	if len(lines) != chunks*per {
+		t.Fatalf("%d lines, want %d", len(lines), chunks*per)
 	}
 	for i, l := range lines {
 		if l != strconv.Itoa(i+1) {
 			t.Fatalf("line %d is %q, want %d", i+1, l, i+1)
 		}
 	}
-
 	var probes, seconds int
 	for _, q := range logRequests(t, name) {
 		switch {
-		case q.Get("tailLines") == "1":
+		case q.Get("tailLines") == "1" && q.Get("timestamps") == "true":
 			probes++
 		case q.Get("follow") == "true" && q.Get("sinceTime") != "":
 			seconds++
