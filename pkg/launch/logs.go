@@ -103,7 +103,6 @@ type logPosition struct {
 	// every reader): plain counts those lines, and if that stream breaks,
 	// skip is how many lines the next one, from the origin, counts off.
 	plain, skip int
-	resumed     bool // a stream has broken
 }
 
 // tailLook is how many lines of a finished container's log are read to find
@@ -112,6 +111,15 @@ const tailLook = 64
 
 // prefetchMax bounds what a second stream reads ahead of the first.
 const prefetchMax = 4 << 20
+
+// secondStream is the rest of a split log, read ahead from since.
+type secondStream struct {
+	*prefetch
+	since time.Time
+	// endedBefore: the container had ended before it opened, so it is
+	// read to the end.
+	endedBefore bool
+}
 
 // options are the next stream's options.
 func (p *logPosition) options(container string) *corev1.PodLogOptions {
@@ -219,7 +227,7 @@ func (f *logFollower) run(ctx context.Context) {
 	t := f.t
 	p := &f.pos
 	backoff := f.retry
-	var next *prefetch // the rest of the log, already being read by a second stream
+	var next *secondStream // the rest of the log, already being read
 	defer func() {
 		if next != nil {
 			next.Close()
@@ -233,7 +241,8 @@ func (f *logFollower) run(ctx context.Context) {
 			stream, endedBefore, next = next, next.endedBefore, nil
 		} else {
 			opts := p.options(f.container)
-			if endedBefore && p.tok.Last.IsZero() && !p.resumed && p.origin.TailLines == nil && !t.opts.LogTimestamps {
+			// Without timestamps only while nothing has to be counted off.
+			if endedBefore && p.tok.Last.IsZero() && p.skip == 0 && p.origin.TailLines == nil && !t.opts.LogTimestamps {
 				opts.Timestamps, stamped = false, false
 			}
 			stream, err = f.open(ctx, opts)
@@ -268,7 +277,6 @@ func (f *logFollower) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		p.resumed = true
 		p.skip, p.plain = p.skip+p.plain, 0
 		f.reconnecting.Store(true)
 		t.emit(&Notice{At: t.at(), Level: "info", Message: "log stream of " + f.container + " broke (" + err.Error() + "); resuming"})
@@ -356,8 +364,8 @@ var errHandOff = errors.New("handed off to the stream read ahead")
 // A line cut by a broken stream is dropped: it is read again, whole, when the
 // stream resumes. When it has split the log, it returns the second stream
 // once this one has reached the second's start.
-func (f *logFollower) read(ctx context.Context, stream io.Reader, stamped bool, tok *dedupe) (*prefetch, error) {
-	var ahead *prefetch
+func (f *logFollower) read(ctx context.Context, stream io.Reader, stamped bool, tok *dedupe) (*secondStream, error) {
+	var ahead *secondStream
 	n := 0
 	err := eachLine(stream, func(line []byte) error {
 		if !stamped {
@@ -404,7 +412,7 @@ func (f *logFollower) read(ctx context.Context, stream io.Reader, stamped bool, 
 // after at, the line just read, the log runs well ahead of this stream: a
 // second stream starts reading it from a whole second about halfway there,
 // and is returned. Otherwise, or on any error, it returns nil.
-func (f *logFollower) split(ctx context.Context, at time.Time) *prefetch {
+func (f *logFollower) split(ctx context.Context, at time.Time) *secondStream {
 	one := int64(1)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -430,7 +438,7 @@ func (f *logFollower) split(ctx context.Context, at time.Time) *prefetch {
 	if err != nil {
 		return nil
 	}
-	return newPrefetch(body, since.Time, endedBefore, prefetchMax)
+	return &secondStream{prefetch: newPrefetch(body, prefetchMax), since: since.Time, endedBefore: endedBefore}
 }
 
 // emitText emits one line with the kubelet's timestamp.

@@ -328,7 +328,7 @@ var testSplitAfter int
 
 func TestPrefetchReadsAheadWithinItsBound(t *testing.T) {
 	body := &countingReader{r: strings.NewReader(strings.Repeat("x", 1<<20))}
-	p := newPrefetch(io.NopCloser(body), time.Time{}, false, 64<<10)
+	p := newPrefetch(io.NopCloser(body), 64<<10)
 	deadline := time.Now().Add(5 * time.Second)
 	for body.read() < 64<<10 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -376,7 +376,7 @@ func TestCutReaderBreaks(t *testing.T) {
 // A stream read ahead that trickles is passed on as it comes.
 func TestPrefetchPassesATrickleOn(t *testing.T) {
 	pr, pw := io.Pipe()
-	p := newPrefetch(pr, time.Time{}, false, 1<<20)
+	p := newPrefetch(pr, 1<<20)
 	defer p.Close()
 	for _, want := range []string{"one\n", "two\n"} {
 		go pw.Write([]byte(want))

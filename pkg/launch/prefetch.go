@@ -3,7 +3,6 @@ package launch
 import (
 	"io"
 	"sync"
-	"time"
 )
 
 // prefetch reads a stream ahead into a buffer of at most max bytes, and is
@@ -11,11 +10,6 @@ import (
 // control after a few megabytes; read ahead, a second log stream keeps the
 // kubelet busy while the first one is still being printed.
 type prefetch struct {
-	// since is the time the stream starts from; endedBefore says the
-	// container had ended before it was opened (it is then read to the end).
-	since       time.Time
-	endedBefore bool
-
 	body io.ReadCloser
 	max  int
 
@@ -30,8 +24,8 @@ type prefetch struct {
 // prefetchChunk is the size of one read of the stream read ahead.
 const prefetchChunk = 32 << 10
 
-func newPrefetch(body io.ReadCloser, since time.Time, endedBefore bool, max int) *prefetch {
-	p := &prefetch{since: since, endedBefore: endedBefore, body: body, max: max}
+func newPrefetch(body io.ReadCloser, max int) *prefetch {
+	p := &prefetch{body: body, max: max}
 	p.cond.L = &p.mu
 	go p.fill()
 	return p

@@ -57,15 +57,7 @@ func TestAttachSplitsALogThatRunsAhead(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
-	if len(lines) != chunks*per {
-		t.Fatalf("%d lines, want %d", len(lines), chunks*per)
-	}
-	for i, l := range lines {
-		if l != strconv.Itoa(i+1) {
-			t.Fatalf("line %d is %q, want %d", i+1, l, i+1)
-		}
-	}
+	wantNumbered(t, stdout, chunks*per)
 	var probes, seconds int
 	for _, q := range logRequests(t, name) {
 		switch {
@@ -75,7 +67,7 @@ func TestAttachSplitsALogThatRunsAhead(t *testing.T) {
 			seconds++
 		}
 	}
-	t.Logf("%d lines; %d looks at the log's end, %d streams from a later second", len(lines), probes, seconds)
+	t.Logf("%d lines; %d looks at the log's end, %d streams from a later second", chunks*per, probes, seconds)
 	if probes == 0 || seconds == 0 {
 		t.Fatalf("the log was read by one stream: %d looks, %d later streams\n%s", probes, seconds, stderr)
 	}
@@ -95,29 +87,17 @@ func TestAttachReadsAFinishedPodsLog(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	defer e2eutil.CleanupPod(t, e2eutil.Namespace, name)
-	check := func(out string) {
-		t.Helper()
-		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-		if len(lines) != n {
-			t.Fatalf("%d lines, want %d", len(lines), n)
-		}
-		for i, l := range lines {
-			if l != strconv.Itoa(i+1) {
-				t.Fatalf("line %d is %q", i+1, l)
-			}
-		}
-	}
 	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", "attach", name, "--on-finish-action", "keep_pod")
 	if code != 0 {
 		t.Fatalf("attach: exit %d\n%s", code, stderr)
 	}
-	check(stdout)
+	wantNumbered(t, stdout, n)
 	logFile := t.TempDir() + "/log"
 	stdout, stderr, code = e2eutil.RunPlugin(t, ctx, "", "attach", name, "--log-file", logFile, "--on-finish-action", "delete_pod")
 	if code != 0 {
 		t.Fatalf("attach --log-file: exit %d\n%s", code, stderr)
 	}
-	check(stdout)
+	wantNumbered(t, stdout, n)
 	b, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +127,20 @@ func TestAttachReadsAFinishedPodsLog(t *testing.T) {
 	}
 	if plain != 1 || stamped != 2 {
 		t.Fatalf("%d log streams without timestamps and %d with, want 1 and 2", plain, stamped)
+	}
+}
+
+// wantNumbered checks that out is the lines 1 to n, each once and in order.
+func wantNumbered(t *testing.T, out string, n int) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != n {
+		t.Fatalf("%d lines, want %d", len(lines), n)
+	}
+	for i, l := range lines {
+		if l != strconv.Itoa(i+1) {
+			t.Fatalf("line %d is %q, want %d (lost or repeated lines)", i+1, l, i+1)
+		}
 	}
 }
 
