@@ -13,10 +13,11 @@ export PODTASK_CLUSTER_DIR ?= /tmp/podtask-cluster
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-podtask ./cmd/kubectl-podtask
 
-# Unit tests: everything but the end-to-end suite, which `test` runs on the cluster.
+# Unit tests, with the race detector: everything but the end-to-end suite,
+# which `test` runs on the cluster (test/e2e/race_test.go runs a -race build there).
 unit:
 	$(GO) vet ./...
-	$(GO) test $$($(GO) list ./... | grep -v /test/e2e)
+	CGO_ENABLED=1 $(GO) test -race $$($(GO) list ./... | grep -v /test/e2e)
 
 fmt:
 	gofmt -l -w cmd pkg test bench

@@ -1,3 +1,7 @@
+// Cleanup: the on-finish action carried out (the pod deleted, or kept with
+// the command to attach), even after an interrupt. The decision is in
+// cleanup_policy.go.
+
 package launch
 
 import (

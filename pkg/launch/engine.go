@@ -1,3 +1,6 @@
+// The engine and its seams, and its two entry points: Run (create a pod and
+// follow it) and Attach (find one and follow it); the errors they return.
+
 package launch
 
 import (
@@ -11,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/utils/clock"
 )
 
 // Engine runs and follows task pods. Its fields are the seams tests swap.
@@ -21,8 +25,9 @@ type Engine struct {
 	Logs corev1client.CoreV1Interface
 	// Exec runs a command in a container (XCom read, sidecar stop).
 	Exec Executor
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
+	// Clock gives the time, the timers and the tickers; the real clock when
+	// nil. Tests pass a fake one (k8s.io/utils/clock/testing) so as not to sleep.
+	Clock clock.WithTicker
 	// CallTimeout bounds every single (non-streaming) API call; 30 s when zero.
 	CallTimeout time.Duration
 	// CleanupTimeout bounds the cleanup that runs after an interrupt; 30 s when zero.
@@ -69,12 +74,14 @@ func (e *Engine) logClient() corev1client.CoreV1Interface {
 	return e.Client
 }
 
-func (e *Engine) now() time.Time {
-	if e.Now != nil {
-		return e.Now()
+func (e *Engine) timers() clock.WithTicker {
+	if e.Clock != nil {
+		return e.Clock
 	}
-	return time.Now()
+	return clock.RealClock{}
 }
+
+func (e *Engine) now() time.Time { return e.timers().Now() }
 
 func (e *Engine) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	d := e.CallTimeout
@@ -186,6 +193,15 @@ func (e *StartError) Error() string {
 	s := fmt.Sprintf("the task did not start: %s: %s", e.Reason, e.Message)
 	return s
 }
+
+// DeletedError says someone else deleted the pod before the task ended.
+type DeletedError struct {
+	Pod     string
+	By      string // who, when the pod says so; else "another client"
+	Message string
+}
+
+func (e *DeletedError) Error() string { return e.Message }
 
 // XComError says the result could not be read or is not valid JSON.
 type XComError struct{ Msg string }

@@ -1,3 +1,5 @@
+// Exec in a container through the API server (WebSocket, SPDY fallback).
+
 package launch
 
 import (

@@ -1,3 +1,6 @@
+// A task pod's identity: the labels and annotations render writes, read
+// back (options, task name, the task's phase).
+
 package launch
 
 import (
@@ -49,6 +52,15 @@ func OptionsFromPod(pod *corev1.Pod, o Options) Options {
 	return o
 }
 
+// TaskName is a task pod's task name: its annotation (the name as given),
+// else its label (the name as a label value), else "".
+func TaskName(pod *corev1.Pod) string {
+	if n := pod.Annotations[AnnotationTask]; n != "" {
+		return n
+	}
+	return pod.Labels[LabelTask]
+}
+
 func hasContainer(pod *corev1.Pod, name string) bool {
 	for _, c := range pod.Spec.Containers {
 		if c.Name == name {
@@ -64,11 +76,9 @@ func hasContainer(pod *corev1.Pod, name string) bool {
 // the XCom sidecar); else the pod's phase. exitCode is nil while the base
 // container has not ended.
 func TaskPhase(pod *corev1.Pod, base string) (phase string, exitCode *int32) {
-	for _, cs := range pod.Status.ContainerStatuses {
-		if cs.Name == base && cs.State.Terminated != nil {
-			code := cs.State.Terminated.ExitCode
-			exitCode = &code
-		}
+	if term := terminated(pod, base); term != nil {
+		code := term.ExitCode
+		exitCode = &code
 	}
 	switch {
 	case pod.DeletionTimestamp != nil:

@@ -1,3 +1,7 @@
+// Log streaming: one stream per container, resumed after a break from a
+// token (timestamp, lines seen at it) so that no line is lost or repeated,
+// and the tail of an ended container read once more for late lines.
+
 package launch
 
 import (
@@ -214,8 +218,11 @@ func (t *tracker) startLogs(ctx context.Context, pod *corev1.Pod) {
 func (t *tracker) newLogFollower(container string, init bool, cancel context.CancelFunc) *logFollower {
 	f := &logFollower{t: t, container: container, init: init, cancel: cancel, wake: make(chan struct{}),
 		retry: 100 * time.Millisecond, splitAfter: 32 << 10, lookGap: time.Second}
+	// The pod's name is the result's, which never changes: the follow
+	// loop replaces t.pod while the follower runs.
+	ns, name := t.result.Namespace, t.result.Pod
 	f.open = func(ctx context.Context, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
-		return t.e.logClient().Pods(t.pod.Namespace).GetLogs(t.pod.Name, opts).Stream(ctx)
+		return t.e.logClient().Pods(ns).GetLogs(name, opts).Stream(ctx)
 	}
 	f.pos.origin = corev1.PodLogOptions{SinceTime: t.opts.SinceTime, TailLines: t.opts.TailLines}
 	return f

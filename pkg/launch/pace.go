@@ -1,3 +1,5 @@
+// Paced connections for log streams: short reads spaced by a millisecond.
+
 package launch
 
 import (

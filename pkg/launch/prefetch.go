@@ -1,3 +1,5 @@
+// A stream read ahead into a bounded buffer.
+
 package launch
 
 import (

@@ -1,3 +1,5 @@
+// Retries: which API errors are worth another try, and the backoff.
+
 package launch
 
 import (

@@ -1,3 +1,6 @@
+// The engine's public vocabulary: on-finish actions, XCom modes, outcomes,
+// the Result, and the StopRequest a caller cancels with.
+
 package launch
 
 import (
@@ -36,6 +39,7 @@ const (
 	OutcomeStartFailed Outcome = "StartFailed" // never started: image, config, schedule/startup timeout
 	OutcomeInterrupted Outcome = "Interrupted" // the user interrupted (context cancelled)
 	OutcomeError       Outcome = "Error"       // the plugin could not follow the task (API errors)
+	OutcomeDeleted     Outcome = "Deleted"     // someone else deleted the pod before the task ended
 )
 
 // Result is what a task came to. It is returned by Run and Attach and is

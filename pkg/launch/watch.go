@@ -1,3 +1,6 @@
+// Watches: the pod and its events followed with reflectors (list, then
+// watch, resume, relist after 410), the pod's latest state in a mailbox.
+
 package launch
 
 import (

@@ -1,3 +1,6 @@
+// The XCom result: read from the sidecar by exec or from the termination
+// message, checked to be JSON; the sidecar stopped through its FIFO.
+
 package launch
 
 import (
@@ -27,10 +30,8 @@ var (
 func (e *Engine) ReadXCom(ctx context.Context, pod *corev1.Pod, mode XComMode, base string) (value json.RawMessage, present bool, err error) {
 	switch mode {
 	case XComTerminationMessage:
-		for _, cs := range pod.Status.ContainerStatuses {
-			if cs.Name == base && cs.State.Terminated != nil {
-				return parseXCom([]byte(cs.State.Terminated.Message))
-			}
+		if term := terminated(pod, base); term != nil {
+			return parseXCom([]byte(term.Message))
 		}
 		return nil, false, &XComError{Msg: fmt.Sprintf("container %q has not finished: its termination message is not there yet", base)}
 	case XComSidecar:
@@ -103,7 +104,7 @@ func (t *tracker) readXCom(ctx context.Context, pod *corev1.Pod) error {
 		return nil
 	}
 	if t.opts.XCom == XComSidecar {
-		cs := t.containerStatus(pod, XComSidecarName)
+		cs := FindContainerStatus(pod, XComSidecarName, false)
 		if cs != nil && cs.State.Terminated != nil {
 			// A kept pod attached after its sidecar was stopped: the result was
 			// handed out then, and is gone with the volume.
