@@ -30,7 +30,7 @@ func (t *tracker) cleanup(ctx context.Context, action OnFinishAction, active boo
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
 	defer cancel()
-	err := retryTransient(cctx, func(ctx context.Context) error {
+	err := t.e.retryTransient(cctx, func(ctx context.Context) error {
 		opts := metav1.DeleteOptions{}
 		if t.pod.UID != "" {
 			opts.Preconditions = &metav1.Preconditions{UID: &t.pod.UID}

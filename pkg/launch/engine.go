@@ -123,7 +123,7 @@ func (e *Engine) Run(ctx context.Context, pod *corev1.Pod, opts Options) (*Resul
 // annotations (base container, XCom mode, on-finish action).
 func (e *Engine) Attach(ctx context.Context, namespace, name string, opts Options) (*Result, error) {
 	var pod *corev1.Pod
-	err := retryTransient(ctx, func(ctx context.Context) error {
+	err := e.retryTransient(ctx, func(ctx context.Context) error {
 		cctx, cancel := e.callCtx(ctx)
 		defer cancel()
 		var err error
@@ -148,7 +148,7 @@ func (e *Engine) Attach(ctx context.Context, namespace, name string, opts Option
 // takes it.
 func (e *Engine) create(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
 	var out *corev1.Pod
-	err := retryTransient(ctx, func(ctx context.Context) error {
+	err := e.retryTransient(ctx, func(ctx context.Context) error {
 		cctx, cancel := e.callCtx(ctx)
 		defer cancel()
 		p, err := e.Client.Pods(pod.Namespace).Create(cctx, pod, metav1.CreateOptions{FieldManager: "kubectl-podtask"})

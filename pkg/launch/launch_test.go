@@ -3,6 +3,7 @@ package launch
 import (
 	"context"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/httpstream"
+	clocktesting "k8s.io/utils/clock/testing"
+	utilexec "k8s.io/utils/exec"
 )
 
 func TestLogTokenResumesWithoutLossOrRepeat(t *testing.T) {
@@ -119,11 +123,32 @@ func TestParseXCom(t *testing.T) {
 	}
 }
 
-func TestRetryHonoursRetryAfterAndGivesUpOnPermanentErrors(t *testing.T) {
+// retryOnFakeClock runs fn under retryWhile on a fake clock, stepping the
+// clock whenever the retry waits; it returns the error, the calls and the
+// time the retry waited on the clock.
+func retryOnFakeClock(t *testing.T, retriable func(error) bool, fn func(calls int) error) (error, int, time.Duration) {
+	t.Helper()
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	start := clk.Now()
 	calls := 0
-	start := time.Now()
-	err := retryTransient(context.Background(), func(context.Context) error {
-		calls++
+	done := make(chan error, 1)
+	go func() {
+		done <- retryWhile(context.Background(), clk, func(context.Context) error { calls++; return fn(calls) }, retriable)
+	}()
+	for {
+		select {
+		case err := <-done:
+			return err, calls, clk.Since(start)
+		case <-time.After(time.Millisecond):
+			if clk.HasWaiters() {
+				clk.Step(100 * time.Millisecond)
+			}
+		}
+	}
+}
+
+func TestRetryHonoursRetryAfterAndGivesUpOnPermanentErrors(t *testing.T) {
+	err, calls, waited := retryOnFakeClock(t, transient, func(calls int) error {
 		if calls == 1 {
 			return apierrors.NewTooManyRequests("slow down", 1) // Retry-After: 1
 		}
@@ -132,20 +157,16 @@ func TestRetryHonoursRetryAfterAndGivesUpOnPermanentErrors(t *testing.T) {
 	if err != nil || calls != 2 {
 		t.Fatalf("err %v after %d calls", err, calls)
 	}
-	if waited := time.Since(start); waited < 900*time.Millisecond {
+	if waited < time.Second {
 		t.Errorf("retried after %s, before the server's Retry-After of 1s", waited)
 	}
-	calls = 0
-	err = retryTransient(context.Background(), func(context.Context) error {
-		calls++
+	err, calls, _ = retryOnFakeClock(t, transient, func(int) error {
 		return apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "x", errors.New("no"))
 	})
 	if err == nil || calls != 1 {
 		t.Fatalf("a forbidden error was retried (%d calls)", calls)
 	}
-	calls = 0
-	err = retryTransient(context.Background(), func(context.Context) error {
-		calls++
+	err, calls, waited = retryOnFakeClock(t, transient, func(calls int) error {
 		if calls < 3 {
 			return apierrors.NewInternalError(errors.New("etcd hiccup"))
 		}
@@ -153,6 +174,38 @@ func TestRetryHonoursRetryAfterAndGivesUpOnPermanentErrors(t *testing.T) {
 	})
 	if err != nil || calls != 3 {
 		t.Fatalf("a 500 was not retried: err %v, %d calls", err, calls)
+	}
+	if waited < 600*time.Millisecond {
+		t.Errorf("waited %s for two retries, want 0.2 s then 0.4 s", waited)
+	}
+	// About a minute, then the last error.
+	err, calls, waited = retryOnFakeClock(t, transient, func(int) error { return apierrors.NewServiceUnavailable("down") })
+	if err == nil || waited < time.Minute || waited > time.Minute+6*time.Second {
+		t.Fatalf("gave up after %s and %d calls (err %v), want about a minute", waited, calls, err)
+	}
+}
+
+// Errors are told apart by their type: an exec that ran and failed, an API
+// refusal (also as the cause of a refused upgrade) and a refused upgrade are
+// not retried; a broken transport is.
+func TestIdempotentRetryClassifiesByType(t *testing.T) {
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "pods/exec"}, "x", errors.New("no"))
+	cases := []struct {
+		err  error
+		want bool
+	}{
+		{utilexec.CodeExitError{Err: errors.New("exit 1"), Code: 1}, false},
+		{forbidden, false},
+		{&httpstream.UpgradeFailureError{Cause: forbidden}, false},
+		{&httpstream.UpgradeFailureError{Cause: errors.New("bad handshake (403 Forbidden)")}, false},
+		{&httpstream.UpgradeFailureError{Cause: apierrors.NewServiceUnavailable("restarting")}, true},
+		{io.ErrUnexpectedEOF, true},
+		{errors.New("websocket: close 1006 (abnormal closure): unexpected EOF"), true},
+	}
+	for _, c := range cases {
+		if got := idempotentRetriable(c.err); got != c.want {
+			t.Errorf("%v: retried=%v, want %v", c.err, got, c.want)
+		}
 	}
 }
 

@@ -61,14 +61,12 @@ func (d *dedupe) accept(ts time.Time) bool {
 	return true
 }
 
-// logFollower streams one container's log, reconnecting after a broken stream.
+// logFollower streams one container's log with one stream at a time,
+// reconnecting after a broken stream.
 //
 // Every line carries the kubelet's timestamp, and the follower keeps a token
 // of where it is (LogToken): a broken stream is resumed from it, and the lines
-// it replays are skipped. A stream that falls well behind the log (a task
-// printing faster than one stream is served) is split: the rest of the log,
-// from a second halfway to its end, is read by a second stream at the same
-// time and buffered, and the first stream stops where the second began.
+// it replays are skipped.
 type logFollower struct {
 	t         *tracker
 	container string
@@ -79,14 +77,6 @@ type logFollower struct {
 	// retry is the first pause before reopening a broken stream; it doubles
 	// up to 20 times as much.
 	retry time.Duration
-	// splitAfter is every how many lines a stream looks whether the log runs
-	// far ahead of it; 0 never looks. Looks are lookGap apart at least, and
-	// twice as far apart after each that found no need to split (up to 32
-	// times).
-	splitAfter int
-	lookGap    time.Duration
-	looked     time.Time
-	missed     int // looks in a row that did not split
 	// terminated is signalled when the watch sees the container end.
 	mu         sync.Mutex
 	terminated bool
@@ -112,18 +102,6 @@ type logPosition struct {
 // tailLook is how many lines of a finished container's log are read to find
 // lines the runtime wrote after the kubelet ended the stream.
 const tailLook = 64
-
-// prefetchMax bounds what a second stream reads ahead of the first.
-const prefetchMax = 4 << 20
-
-// secondStream is the rest of a split log, read ahead from since.
-type secondStream struct {
-	*prefetch
-	since time.Time
-	// endedBefore: the container had ended before it opened, so it is
-	// read to the end.
-	endedBefore bool
-}
 
 // options are the next stream's options.
 func (p *logPosition) options(container string) *corev1.PodLogOptions {
@@ -217,7 +195,7 @@ func (t *tracker) startLogs(ctx context.Context, pod *corev1.Pod) {
 
 func (t *tracker) newLogFollower(container string, init bool, cancel context.CancelFunc) *logFollower {
 	f := &logFollower{t: t, container: container, init: init, cancel: cancel, wake: make(chan struct{}),
-		retry: 100 * time.Millisecond, splitAfter: 32 << 10, lookGap: time.Second}
+		retry: 100 * time.Millisecond}
 	// The pod's name is the result's, which never changes: the follow
 	// loop replaces t.pod while the follower runs.
 	ns, name := t.result.Namespace, t.result.Pod
@@ -234,34 +212,19 @@ func (f *logFollower) run(ctx context.Context) {
 	t := f.t
 	p := &f.pos
 	backoff := f.retry
-	var next *secondStream // the rest of the log, already being read
-	defer func() {
-		if next != nil {
-			next.Close()
-		}
-	}()
+	clk := t.e.timers()
 	for ctx.Err() == nil {
-		var stream io.ReadCloser
-		var err error
 		endedBefore, stamped := f.isTerminated(), true
-		if next != nil {
-			stream, endedBefore, next = next, next.endedBefore, nil
-		} else {
-			opts := p.options(f.container)
-			// Without timestamps only while nothing has to be counted off.
-			if endedBefore && p.tok.Last.IsZero() && p.skip == 0 && p.origin.TailLines == nil && !t.opts.LogTimestamps {
-				opts.Timestamps, stamped = false, false
-			}
-			stream, err = f.open(ctx, opts)
+		opts := p.options(f.container)
+		// Without timestamps only while nothing has to be counted off.
+		if endedBefore && p.tok.Last.IsZero() && p.skip == 0 && p.origin.TailLines == nil && !t.opts.LogTimestamps {
+			opts.Timestamps, stamped = false, false
 		}
+		stream, err := f.open(ctx, opts)
 		if err == nil {
 			f.reconnecting.Store(false)
-			next, err = f.read(ctx, stream, stamped, p.tok.stream())
+			err = f.read(stream, stamped, p.tok.stream())
 			stream.Close()
-			if next != nil {
-				backoff = f.retry
-				continue // go on with the second stream
-			}
 			if err == nil || errors.Is(err, io.EOF) {
 				backoff = f.retry
 				if endedBefore {
@@ -269,12 +232,15 @@ func (f *logFollower) run(ctx context.Context) {
 				}
 				// The stream ended cleanly. Usually the container has just ended and
 				// the watch is about to say so.
+				wait := clk.NewTimer(2 * time.Second)
 				select {
 				case <-ctx.Done():
+					wait.Stop()
 					return
 				case <-f.wake:
-				case <-time.After(2 * time.Second):
+				case <-wait.C():
 				}
+				wait.Stop()
 				if f.isTerminated() && f.readTail(ctx) {
 					return
 				}
@@ -287,7 +253,7 @@ func (f *logFollower) run(ctx context.Context) {
 		p.skip, p.plain = p.skip+p.plain, 0
 		f.reconnecting.Store(true)
 		t.emit(&Notice{At: t.at(), Level: "info", Message: "log stream of " + f.container + " broke (" + err.Error() + "); resuming"})
-		if !sleepCtx(ctx, backoff) {
+		if !sleepCtx(ctx, clk, backoff) {
 			return
 		}
 		if backoff *= 2; backoff > 20*f.retry {
@@ -363,18 +329,12 @@ func eachLine(r io.Reader, fn func([]byte) error) error {
 	}
 }
 
-// errHandOff stops a stream where the second stream, read ahead, begins.
-var errHandOff = errors.New("handed off to the stream read ahead")
-
 // read emits each new line of stream (read with timestamps, or without when
 // stamped is false); it returns io.EOF on a clean end.
 // A line cut by a broken stream is dropped: it is read again, whole, when the
-// stream resumes. When it has split the log, it returns the second stream
-// once this one has reached the second's start.
-func (f *logFollower) read(ctx context.Context, stream io.Reader, stamped bool, tok *dedupe) (*secondStream, error) {
-	var ahead *secondStream
-	n := 0
-	err := eachLine(stream, func(line []byte) error {
+// stream resumes.
+func (f *logFollower) read(stream io.Reader, stamped bool, tok *dedupe) error {
+	return eachLine(stream, func(line []byte) error {
 		if !stamped {
 			f.pos.plain++
 			f.emitText(f.t.e.now(), line)
@@ -385,9 +345,6 @@ func (f *logFollower) read(ctx context.Context, stream io.Reader, stamped bool, 
 			f.emitText(f.t.e.now(), line) // not a kubelet line: shown as it is
 			return nil
 		}
-		if ahead != nil && !ts.Before(ahead.since) {
-			return errHandOff
-		}
 		if !tok.accept(ts) {
 			return nil
 		}
@@ -396,56 +353,8 @@ func (f *logFollower) read(ctx context.Context, stream io.Reader, stamped bool, 
 			return nil
 		}
 		f.emitText(ts, text)
-		if n++; ahead == nil && f.splitAfter > 0 && n%f.splitAfter == 0 && time.Since(f.looked) >= f.lookGap<<min(f.missed, 5) {
-			f.looked = time.Now()
-			if ahead = f.split(ctx, ts); ahead == nil {
-				f.missed++
-			} else {
-				f.missed = 0
-			}
-		}
 		return nil
 	})
-	if errors.Is(err, errHandOff) {
-		return ahead, nil
-	}
-	if ahead != nil {
-		ahead.Close()
-	}
-	return nil, err
-}
-
-// split looks at the last line of the log. When it is a second or more
-// after at, the line just read, the log runs well ahead of this stream: a
-// second stream starts reading it from a whole second about halfway there,
-// and is returned. Otherwise, or on any error, it returns nil.
-func (f *logFollower) split(ctx context.Context, at time.Time) *secondStream {
-	one := int64(1)
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	probe, err := f.open(pctx, &corev1.PodLogOptions{Container: f.container, Timestamps: true, TailLines: &one})
-	if err != nil {
-		return nil
-	}
-	var end time.Time
-	err = eachLine(io.LimitReader(probe, 1<<20), func(b []byte) error {
-		end, _ = splitTimestamp(b)
-		return nil
-	})
-	probe.Close()
-	if !errors.Is(err, io.EOF) || end.Sub(at) < time.Second {
-		return nil
-	}
-	since := metav1.NewTime(at.Add(end.Sub(at) / 2).Truncate(time.Second))
-	if !since.Time.After(at) {
-		return nil
-	}
-	endedBefore := f.isTerminated()
-	body, err := f.open(ctx, &corev1.PodLogOptions{Container: f.container, Follow: true, Timestamps: true, SinceTime: &since})
-	if err != nil {
-		return nil
-	}
-	return &secondStream{prefetch: newPrefetch(body, prefetchMax), since: since.Time, endedBefore: endedBefore}
 }
 
 // emitText emits one line with the kubelet's timestamp.

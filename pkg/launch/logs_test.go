@@ -129,7 +129,6 @@ func follow(t *testing.T, l *fakeLog, opts Options) (lines, notices []string) {
 	defer cancel()
 	f := tr.newLogFollower("base", false, cancel)
 	f.retry = time.Millisecond
-	f.splitAfter, f.lookGap = testSplitAfter, 0
 	f.open = l.open
 	l.f = f
 	if l.ended {
@@ -273,121 +272,29 @@ func TestLogsTailOrigin(t *testing.T) {
 	}
 }
 
-// A log far ahead of its stream is split: a second stream reads the rest
-// from a whole second, and the first stops there. Every line once, in order.
-func TestLogsSplitAStreamThatFallsBehind(t *testing.T) {
-	l := &fakeLog{lines: numbered(30000)} // about 70 s of log
-	got, _ := followSplit(t, l, 500)
+// A long log that runs well ahead of its reader (the container has printed
+// it all by the time the stream starts) is read by one stream, every line
+// once and in order: no look at the log's end, no second stream.
+func TestLogsALongLogIsReadByOneStream(t *testing.T) {
+	l := &fakeLog{lines: numbered(60000)} // about 140 s of log
+	got, _ := follow(t, l, Options{})
 	wantAll(t, got, l.lines)
-	splits := 0
-	for i, o := range l.opened {
-		if o.TailLines != nil && *o.TailLines == 1 && i+1 < len(l.opened) && l.opened[i+1].Follow && l.opened[i+1].SinceTime != nil {
-			splits++
-			if ns := l.opened[i+1].SinceTime.Time; ns.Truncate(time.Second) != ns {
-				t.Fatalf("second stream from %v, want a whole second", ns)
-			}
-		}
-	}
-	if splits < 2 {
-		t.Fatalf("requests %+v, want the log split more than once", l.opened)
-	}
-}
-
-// Cuts in either stream of a split log: every line once, in order.
-func TestLogsSplitWithCuts(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for range 30 {
-		l := &fakeLog{lines: numbered(8000), cuts: randomCuts(r, 6, 3000)}
-		got, _ := followSplit(t, l, 200+r.IntN(500))
-		wantAll(t, got, l.lines)
-	}
-}
-
-// A log whose end is near is not split.
-func TestLogsNoSplitWhenCaughtUp(t *testing.T) {
-	l := &fakeLog{lines: numbered(2000)} // under 5 s of log, looked at after 4.4 s
-	got, _ := followSplit(t, l, 1900)
-	wantAll(t, got, l.lines)
+	follows := 0
 	for _, o := range l.opened {
-		if o.SinceTime != nil {
-			t.Fatalf("requests %+v, want no second stream", l.opened)
+		if o.Follow {
+			follows++
+		}
+		if o.TailLines != nil && *o.TailLines == 1 {
+			t.Fatalf("requests %+v: a look at the log's end", l.opened)
 		}
 	}
-}
-
-func followSplit(t *testing.T, l *fakeLog, after int) ([]string, []string) {
-	t.Helper()
-	old := testSplitAfter
-	testSplitAfter = after
-	defer func() { testSplitAfter = old }()
-	return follow(t, l, Options{})
-}
-
-// testSplitAfter, when not 0, is the followers' splitAfter in these tests.
-var testSplitAfter int
-
-func TestPrefetchReadsAheadWithinItsBound(t *testing.T) {
-	body := &countingReader{r: strings.NewReader(strings.Repeat("x", 1<<20))}
-	p := newPrefetch(io.NopCloser(body), 64<<10)
-	deadline := time.Now().Add(5 * time.Second)
-	for body.read() < 64<<10 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	if follows != 1 {
+		t.Fatalf("%d follow streams (%+v), want one", follows, l.opened)
 	}
-	time.Sleep(20 * time.Millisecond)
-	if n := body.read(); n < 64<<10 || n > 64<<10+32<<10 {
-		t.Fatalf("read ahead %d bytes, want 64 KiB and at most one chunk more", n)
-	}
-	all, err := io.ReadAll(p)
-	if err != nil || len(all) != 1<<20 {
-		t.Fatalf("read %d bytes, %v; want all of it", len(all), err)
-	}
-	p.Close()
-	if _, err := p.Read(make([]byte, 1)); err == nil {
-		t.Fatal("a closed prefetch reads without an error")
-	}
-}
-
-type countingReader struct {
-	mu sync.Mutex
-	r  io.Reader
-	n  int
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.mu.Lock()
-	c.n += n
-	c.mu.Unlock()
-	return n, err
-}
-
-func (c *countingReader) read() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
 }
 
 func TestCutReaderBreaks(t *testing.T) {
 	if _, err := io.ReadAll(&cutReader{r: strings.NewReader("x")}); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatal("cutReader does not end in an error")
-	}
-}
-
-// A stream read ahead that trickles is passed on as it comes.
-func TestPrefetchPassesATrickleOn(t *testing.T) {
-	pr, pw := io.Pipe()
-	p := newPrefetch(pr, 1<<20)
-	defer p.Close()
-	for _, want := range []string{"one\n", "two\n"} {
-		go pw.Write([]byte(want))
-		got := make([]byte, 64)
-		n, err := p.Read(got)
-		if err != nil || string(got[:n]) != want {
-			t.Fatalf("read %q, %v; want %q", got[:n], err, want)
-		}
-	}
-	pw.CloseWithError(io.ErrUnexpectedEOF)
-	if _, err := io.ReadAll(p); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("err %v, want the stream's", err)
 	}
 }

@@ -6,7 +6,6 @@ package launch
 import (
 	"context"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -134,16 +133,4 @@ func (e *Engine) kubeEvent(ev *corev1.Event) *KubeEvent {
 	}
 	return &KubeEvent{At: At{Time: at}, Type: ev.Type, Reason: ev.Reason, Message: ev.Message,
 		Source: src, Count: ev.Count, First: first, Last: last}
-}
-
-// sleepCtx sleeps for d or until ctx is done; it reports whether ctx is still live.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

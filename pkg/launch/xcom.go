@@ -36,7 +36,7 @@ func (e *Engine) ReadXCom(ctx context.Context, pod *corev1.Pod, mode XComMode, b
 		return nil, false, &XComError{Msg: fmt.Sprintf("container %q has not finished: its termination message is not there yet", base)}
 	case XComSidecar:
 		var out []byte
-		err := retryIdempotent(ctx, func(ctx context.Context) error {
+		err := e.retryIdempotent(ctx, func(ctx context.Context) error {
 			var stdout, stderr bytes.Buffer
 			cctx, cancel := e.callCtx(ctx)
 			defer cancel()
