@@ -32,6 +32,8 @@ type AttachOptions struct {
 	since    time.Duration
 	tail     int64
 
+	interactive interactiveFlags
+
 	namespace string
 	name      string
 	engine    *launch.Engine
@@ -78,6 +80,7 @@ result when the pod used termination-message mode or its sidecar is still runnin
 	}
 	o.find.addFlags(cmd)
 	o.follow.addFlags(cmd.Flags())
+	o.interactive.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.onFinish, "on-finish-action", "", "Override the on-finish action recorded on the pod: delete_pod, keep_pod, delete_succeeded_pod or delete_active_pod")
 	cmd.Flags().DurationVar(&o.since, "since", 0, "Only logs newer than this duration, e.g. 5m")
 	cmd.Flags().Int64Var(&o.tail, "tail", -1, "Only the last N log lines; -1 for all")
@@ -87,6 +90,9 @@ result when the pod used termination-message mode or its sidecar is still runnin
 // Complete resolves the pod and builds the engine.
 func (o *AttachOptions) Complete(cmd *cobra.Command, args []string) error {
 	if err := o.follow.validate(); err != nil {
+		return err
+	}
+	if err := o.interactive.validate(o.streams, &o.follow, true); err != nil {
 		return err
 	}
 	if o.onFinish != "" && !validOnFinish(o.onFinish) {
@@ -169,6 +175,9 @@ func (o *AttachOptions) Run(ctx context.Context) error {
 		Task:           o.name,
 		OnFinishAction: launch.OnFinishAction(o.onFinish),
 		NoColor:        os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb",
+	}
+	if o.interactive.stdin {
+		return o.attachInteractive(ctx, opts, topts)
 	}
 	return o.follow.follow(ctx, o.streams, opts, topts, func(ctx context.Context, opts launch.Options) (*launch.Result, error) {
 		return o.engine.Attach(ctx, o.namespace, o.name, opts)

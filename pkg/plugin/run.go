@@ -22,6 +22,9 @@ type RunOptions struct {
 	task   taskFlags
 	follow followFlags
 
+	interactive interactiveFlags
+	kubectl     kubectlRunFlags
+
 	pod    *corev1.Pod
 	spec   *render.Task
 	engine *launch.Engine
@@ -77,6 +80,8 @@ started; 76 XCom could not be read; 130 interrupted.`,
 	}
 	o.task.addFlags(cmd.Flags())
 	o.follow.addFlags(cmd.Flags())
+	o.interactive.addFlags(cmd.Flags())
+	o.kubectl.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -85,9 +90,15 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	if err := o.follow.validate(); err != nil {
 		return err
 	}
+	if err := o.validateKubectlFlags(cmd); err != nil {
+		return err
+	}
 	ctx := cmdContext(cmd)
 	pod, spec, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
 	if err != nil {
+		return err
+	}
+	if pod, err = o.kubectl.apply(cmd.Flags(), pod, spec, &o.interactive); err != nil {
 		return err
 	}
 	o.pod, o.spec = pod, spec
@@ -103,6 +114,9 @@ func (o *RunOptions) Validate() error { return nil }
 
 // Run launches the task and follows it to the end.
 func (o *RunOptions) Run(ctx context.Context) error {
+	if o.kubectl.detached() {
+		return o.runDetached(ctx)
+	}
 	opts := launch.OptionsFromPod(o.pod, launch.Options{
 		ScheduleTimeout: o.spec.ScheduleTimeout,
 		StartupTimeout:  o.spec.StartupTimeout,
@@ -113,6 +127,11 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		Task:           o.pod.Annotations[render.AnnotationTask],
 		OnFinishAction: opts.OnFinish,
 		NoColor:        os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb",
+	}
+	if o.interactive.stdin {
+		return o.interactive.followInteractive(ctx, o.streams, &o.follow, opts, topts, func(ctx context.Context, opts launch.Options, term launch.Terminal) (*launch.Result, error) {
+			return o.engine.RunInteractive(ctx, o.pod, opts, term)
+		})
 	}
 	return o.follow.follow(ctx, o.streams, opts, topts, func(ctx context.Context, opts launch.Options) (*launch.Result, error) {
 		return o.engine.Run(ctx, o.pod, opts)
