@@ -93,7 +93,7 @@ func (e *Engine) RunInteractive(ctx context.Context, pod *corev1.Pod, opts Optio
 // *NotInteractiveError.
 func (e *Engine) AttachInteractive(ctx context.Context, namespace, name string, opts Options, term Terminal) (*Result, error) {
 	var pod *corev1.Pod
-	err := retryTransient(ctx, func(ctx context.Context) error {
+	err := e.retryTransient(ctx, func(ctx context.Context) error {
 		cctx, cancel := e.callCtx(ctx)
 		defer cancel()
 		var err error
