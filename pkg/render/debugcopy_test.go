@@ -25,7 +25,7 @@ func failedTaskPod() *corev1.Pod {
 		Spec: corev1.PodSpec{
 			NodeName: "node-a", RestartPolicy: corev1.RestartPolicyNever, ActiveDeadlineSeconds: &deadline,
 			ServiceAccountName: "etl-sa", NodeSelector: map[string]string{"disk": "ssd"},
-			Tolerations: []corev1.Toleration{{Key: "batch", Operator: corev1.TolerationOpExists}},
+			Tolerations:    []corev1.Toleration{{Key: "batch", Operator: corev1.TolerationOpExists}},
 			InitContainers: []corev1.Container{{Name: "fetch", Image: "busybox:1.35", Command: []string{"true"}}},
 			Containers: []corev1.Container{
 				{Name: "base", Image: "python:3.12", Command: []string{"python"}, Args: []string{"job.py", "--all"},
