@@ -97,7 +97,9 @@ func DebugCopy(orig *corev1.Pod, base string, o DebugOptions) (*corev1.Pod, []st
 	c := findContainer(s.Containers, base)
 	origCmd := slices.Concat(c.Command, c.Args)
 	c.Command, c.Args = slices.Clone(cmd), nil
-	c.Stdin, c.StdinOnce, c.TTY = true, true, o.TTY
+	// As run -i/-t: without a terminal the end of the input ends the
+	// shell's; with one, stdin stays open for attach -it after a detach.
+	c.Stdin, c.StdinOnce, c.TTY = true, !o.TTY, o.TTY
 	origImage := c.Image
 	if o.Image != "" {
 		c.Image = o.Image

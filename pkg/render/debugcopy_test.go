@@ -60,7 +60,7 @@ func TestDebugCopyKeepsTheEnvironment(t *testing.T) {
 		t.Errorf("name = %s/%s", cp.Namespace, cp.Name)
 	}
 	b := cp.Spec.Containers[0]
-	if !reflect.DeepEqual(b.Command, []string{"sh"}) || b.Args != nil || !b.Stdin || !b.StdinOnce || !b.TTY {
+	if !reflect.DeepEqual(b.Command, []string{"sh"}) || b.Args != nil || !b.Stdin || b.StdinOnce || !b.TTY {
 		t.Errorf("base = command %q args %q stdin %v once %v tty %v", b.Command, b.Args, b.Stdin, b.StdinOnce, b.TTY)
 	}
 	if b.LivenessProbe != nil || b.ReadinessProbe != nil {
@@ -109,7 +109,7 @@ func TestDebugCopyOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := cp.Spec.Containers[0]
-	if !reflect.DeepEqual(b.Command, []string{"bash", "-l"}) || b.Image != "debian:13" || b.TTY {
+	if !reflect.DeepEqual(b.Command, []string{"bash", "-l"}) || b.Image != "debian:13" || b.TTY || !b.StdinOnce {
 		t.Errorf("base = %q %s tty %v", b.Command, b.Image, b.TTY)
 	}
 	if cp.Annotations[AnnotationOnFinish] != OnFinishKeepPod {
