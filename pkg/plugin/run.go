@@ -19,8 +19,9 @@ type RunOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	streams     genericiooptions.IOStreams
 
-	task   taskFlags
-	follow followFlags
+	task           taskFlags
+	follow         followFlags
+	debugOnFailure bool
 
 	pod    *corev1.Pod
 	spec   *render.Task
@@ -77,6 +78,7 @@ started; 76 XCom could not be read; 130 interrupted.`,
 	}
 	o.task.addFlags(cmd.Flags())
 	o.follow.addFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.debugOnFailure, "debug-on-failure", false, "When the base container exits non-zero, show the end of its log and open a shell in a copy of the failed pod (on a terminal)")
 	return cmd
 }
 
@@ -114,7 +116,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		OnFinishAction: opts.OnFinish,
 		NoColor:        os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb",
 	}
-	return o.follow.follow(ctx, o.streams, opts, topts, func(ctx context.Context, opts launch.Options) (*launch.Result, error) {
+	engine := func(ctx context.Context, opts launch.Options) (*launch.Result, error) {
 		return o.engine.Run(ctx, o.pod, opts)
-	})
+	}
+	if !o.debugOnFailure {
+		return o.follow.follow(ctx, o.streams, opts, topts, engine)
+	}
+	d := &failureDebugger{streams: o.streams, engine: o.engine, pod: o.pod, base: opts.BaseContainer, quiet: o.follow.quiet}
+	return d.after(ctx, o.follow.follow(ctx, o.streams, opts, topts, d.wrap(engine)))
 }
