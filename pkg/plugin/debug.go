@@ -154,7 +154,7 @@ func (o *DebugOptions) fromTask(ctx context.Context, cmd *cobra.Command, from *s
 		return err
 	}
 	o.orig = pod
-	return o.makeCopy(spec.BaseContainerName, "")
+	return o.makeCopy(spec.BaseContainerName, "", o.task.fromTemplate)
 }
 
 // fromPod copies a pod found in the cluster: a task pod, or any pod.
@@ -196,12 +196,12 @@ func (o *DebugOptions) fromPod(ctx context.Context, cmd *cobra.Command, args []s
 	if base == "" {
 		base = launch.OptionsFromPod(pod, launch.Options{}).BaseContainer
 	}
-	return o.makeCopy(base, o.task.image)
+	return o.makeCopy(base, o.task.image, nil)
 }
 
-func (o *DebugOptions) makeCopy(base, image string) error {
+func (o *DebugOptions) makeCopy(base, image string, tpl *corev1.PodTemplateSpec) error {
 	cp, diffs, err := render.DebugCopy(o.orig, base, render.DebugOptions{
-		Command: o.command, Image: image, TTY: stdinIsTerminal(o.streams), Keep: o.keep,
+		Command: o.command, Image: image, TTY: stdinIsTerminal(o.streams), Keep: o.keep, Template: tpl,
 	})
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}

@@ -38,6 +38,10 @@ type DebugOptions struct {
 	RunID string
 	// NameSuffix is the pod name's suffix; random when empty.
 	NameSuffix string
+	// Template is the workload's pod template the original was rendered
+	// from (--from), whose labels and probes rendering already dropped:
+	// the differences name them too.
+	Template *corev1.PodTemplateSpec
 }
 
 // DebugCopy returns a copy of orig, a pod (a task pod, a pod found in the
@@ -127,12 +131,12 @@ func DebugCopy(orig *corev1.Pod, base string, o DebugOptions) (*corev1.Pod, []st
 	if err := validatePod(cp, base); err != nil {
 		return nil, nil, err
 	}
-	return cp, debugDifferences(orig, cp, base, origCmd, origImage), nil
+	return cp, debugDifferences(orig, cp, base, origCmd, origImage, o.Template), nil
 }
 
 // debugDifferences says, one sentence each, what the copy does not share
 // with the original.
-func debugDifferences(orig, cp *corev1.Pod, base string, origCmd []string, origImage string) []string {
+func debugDifferences(orig, cp *corev1.Pod, base string, origCmd []string, origImage string, tpl *corev1.PodTemplateSpec) []string {
 	var out []string
 	if len(origCmd) > 0 {
 		out = append(out, fmt.Sprintf("container %s runs %s instead of %s", base, quoteWords(findContainer(cp.Spec.Containers, base).Command), quoteWords(origCmd)))
@@ -163,9 +167,13 @@ func debugDifferences(orig, cp *corev1.Pod, base string, origCmd []string, origI
 	if orig.Spec.NodeName != "" {
 		out = append(out, "the original ran on node "+orig.Spec.NodeName+"; the copy is scheduled anew and may run elsewhere")
 	}
-	if len(orig.Labels) > 0 {
+	labels, containers := orig.Labels, orig.Spec.Containers
+	if tpl != nil {
+		labels, containers = tpl.Labels, tpl.Spec.Containers
+	}
+	if len(labels) > 0 {
 		var keys []string
-		for k := range orig.Labels {
+		for k := range labels {
 			if k != LabelManagedBy && k != LabelTask && k != LabelRunID {
 				keys = append(keys, k)
 			}
@@ -176,7 +184,7 @@ func debugDifferences(orig, cp *corev1.Pod, base string, origCmd []string, origI
 		}
 	}
 	var probes []string
-	for _, c := range orig.Spec.Containers {
+	for _, c := range containers {
 		if c.LivenessProbe != nil || c.ReadinessProbe != nil || c.StartupProbe != nil {
 			probes = append(probes, c.Name)
 		}

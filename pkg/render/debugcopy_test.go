@@ -134,3 +134,19 @@ func TestDebugCopyOfAPlainPod(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestDebugCopyNamesWhatRenderingDropped(t *testing.T) {
+	tpl := &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "nightly"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "job", Image: "busybox:1.35",
+			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}}}}}
+	rendered := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "nightly-x", Annotations: map[string]string{AnnotationTask: "nightly"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "base", Image: "busybox:1.35", Command: []string{"run"}}}}}
+	_, diffs, err := DebugCopy(rendered, "base", DebugOptions{Template: tpl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(diffs, "\n")
+	if !strings.Contains(got, "labels are dropped, so Services and controllers do not select the copy: app") || !strings.Contains(got, "probes are dropped: job") {
+		t.Errorf("differences:\n%s", got)
+	}
+}

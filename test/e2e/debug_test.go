@@ -78,7 +78,8 @@ func TestDebugCronJob(t *testing.T) {
 	})
 
 	s, exitFile := startTUI(t, name, "debug", "cronjob/"+name)
-	screen := s.waitScreen(3*time.Minute, "what the copy does not share", "labels are dropped", "probes are dropped", "# ")
+	s.wide()
+	screen := s.waitScreen(3*time.Minute, "what the copy does not share", "labels are dropped", "probes are dropped", "/ #")
 	m := copyPodRE.FindStringSubmatch(screen)
 	if m == nil {
 		t.Fatalf("the screen does not name the copy:\n%s", screen)
@@ -120,7 +121,8 @@ func TestDebugOnFailure(t *testing.T) {
 	ns := e2eutil.Namespace
 	s, exitFile := startTUI(t, name, "run", "--name", name, "--image", busybox, "--on-finish-action", "keep_pod",
 		"--env", "STAGE=load", "--debug-on-failure", "--", "sh", "-c", "echo loading rows; echo giving up; exit 3")
-	screen := s.waitScreen(3*time.Minute, "exited with code 3; the last 2 lines of its log", "| giving up", "# ")
+	s.wide()
+	screen := s.waitScreen(3*time.Minute, "exited with code 3; the last 2 lines of its log", "| giving up", "/ #")
 	m := copyPodRE.FindStringSubmatch(screen)
 	if m == nil {
 		t.Fatalf("the screen does not name the copy:\n%s", screen)
@@ -199,4 +201,13 @@ func specDiff(a, b corev1.PodSpec) string {
 		}
 	}
 	return strings.Join(diffs, ", ")
+}
+
+// wide makes the session 250 columns wide, so that no line the test looks
+// for is wrapped.
+func (s *tmuxSession) wide() {
+	s.t.Helper()
+	if out, err := s.cmd("resize-window", "-t", s.name, "-x", "250", "-y", "50").CombinedOutput(); err != nil {
+		s.t.Fatalf("tmux resize-window: %v: %s", err, out)
+	}
 }
