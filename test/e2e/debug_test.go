@@ -211,3 +211,42 @@ func (s *tmuxSession) wide() {
 		s.t.Fatalf("tmux resize-window: %v: %s", err, out)
 	}
 }
+
+// TestDebugWithoutTerminal: a kept, finished task pod is debugged with a
+// script on stdin (no terminal: its output is the copy's log), the exit code
+// is the script's and the copy is deleted; --debug-on-failure without a
+// terminal is a one-line notice and the task's exit code.
+func TestDebugWithoutTerminal(t *testing.T) {
+	t.Parallel()
+	ns := e2eutil.Namespace
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	name := e2eutil.UniqueName("dbg-pipe")
+	_, stderr, code := e2eutil.RunPlugin(t, ctx, "", "run", "--name", name, "--image", busybox, "--env", "COLOUR=green",
+		"--on-finish-action", "keep_pod", "--debug-on-failure", "--", "sh", "-c", "echo half done > /tmp/state; exit 2")
+	if code != 2 || !strings.Contains(stderr, "--debug-on-failure: stdin is not a terminal, so no shell was opened") {
+		t.Fatalf("exit code %d, want 2 and the notice:\n%s", code, stderr)
+	}
+	m := regexp.MustCompile(`pod/(` + regexp.QuoteMeta(name) + `-[a-z0-9]{8}) created`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no pod named:\n%s", stderr)
+	}
+	e2eutil.CleanupPod(t, ns, m[1])
+	if copyPodRE.MatchString(stderr) {
+		t.Errorf("a copy was made without a terminal:\n%s", stderr)
+	}
+
+	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "echo \"colour=$COLOUR\"; ls /tmp/state 2>&1; exit 7\n", "debug", m[1])
+	if code != 7 {
+		t.Errorf("exit code %d, want 7 (the script's)\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "colour=green") || !strings.Contains(stdout, "No such file") {
+		t.Errorf("the script's output (the copy starts from the image, not from the pod's files):\n%s\nstderr:\n%s", stdout, stderr)
+	}
+	c := copyPodRE.FindStringSubmatch(stderr)
+	if c == nil {
+		t.Fatalf("the copy is not named:\n%s", stderr)
+	}
+	e2eutil.CleanupPod(t, ns, c[1])
+	e2eutil.WaitPodGone(t, ns, c[1], time.Minute)
+}
