@@ -503,3 +503,20 @@ func completeTaskPods(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
 }
+
+// completeDebugTargets completes debug's TARGET: task pods, and workloads
+// once a kind is typed.
+func completeDebugTargets(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
+	pods, workloads := completeTaskPods(flags), completeFrom(flags)
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		if strings.Contains(toComplete, "/") {
+			return workloads(cmd, args, toComplete)
+		}
+		kinds, _ := workloads(cmd, args, "")
+		out, _ := pods(cmd, args, toComplete)
+		return append(out, kinds...), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	}
+}

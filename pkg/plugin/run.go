@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -19,11 +20,11 @@ type RunOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	streams     genericiooptions.IOStreams
 
-	task   taskFlags
-	follow followFlags
-
-	interactive interactiveFlags
-	kubectl     kubectlRunFlags
+	task           taskFlags
+	follow         followFlags
+	interactive    interactiveFlags
+	kubectl        kubectlRunFlags
+	debugOnFailure bool
 
 	pod    *corev1.Pod
 	spec   *render.Task
@@ -82,6 +83,7 @@ started; 76 XCom could not be read; 130 interrupted.`,
 	o.follow.addFlags(cmd.Flags())
 	o.interactive.addFlags(cmd.Flags())
 	o.kubectl.addFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.debugOnFailure, "debug-on-failure", false, "When the base container exits non-zero, show the end of its log and open a shell in a copy of the failed pod (on a terminal)")
 	return cmd
 }
 
@@ -92,6 +94,9 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	if err := o.validateKubectlFlags(cmd); err != nil {
 		return err
+	}
+	if o.debugOnFailure && (o.interactive.stdin || o.kubectl.detached()) {
+		return &ExitError{Code: ExitUsage, Err: errors.New("--debug-on-failure opens a shell of its own after the run: drop -i/-t or --detach")}
 	}
 	ctx := cmdContext(cmd)
 	pod, spec, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
@@ -133,7 +138,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			return o.engine.RunInteractive(ctx, o.pod, opts, term)
 		})
 	}
-	return o.follow.follow(ctx, o.streams, opts, topts, func(ctx context.Context, opts launch.Options) (*launch.Result, error) {
+	engine := func(ctx context.Context, opts launch.Options) (*launch.Result, error) {
 		return o.engine.Run(ctx, o.pod, opts)
-	})
+	}
+	if !o.debugOnFailure {
+		return o.follow.follow(ctx, o.streams, opts, topts, engine)
+	}
+	d := &failureDebugger{streams: o.streams, engine: o.engine, pod: o.pod, base: opts.BaseContainer, quiet: o.follow.quiet}
+	return d.after(ctx, o.follow.follow(ctx, o.streams, opts, topts, d.wrap(engine)))
 }

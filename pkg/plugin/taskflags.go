@@ -47,6 +47,8 @@ type taskFlags struct {
 	activeDeadlineSeconds                int64
 
 	stdin io.Reader // for -f -; os.Stdin when nil
+
+	fromTemplate *corev1.PodTemplateSpec // the --from workload's pod template, once buildPod fetched it
 }
 
 func (o *taskFlags) addFlags(fs *pflag.FlagSet) {
@@ -360,6 +362,7 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 			return nil, nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from %s/%s: %w", kind, name, err)}
 		}
 		opts.Base, opts.BaseName = tpl, name
+		tf.fromTemplate = tpl
 	}
 	pod, err := render.Render(task, opts)
 	if err != nil {
