@@ -89,6 +89,7 @@ func (o *renderOptions) validate(cmd *cobra.Command, args []string) error {
 
 func (o *renderOptions) run(cmd *cobra.Command, args []string) error {
 	ctx := cmdContext(cmd)
+	o.task.warnOut = o.ErrOut
 	pod, _, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
 	if err != nil {
 		return err

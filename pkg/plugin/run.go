@@ -86,6 +86,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	ctx := cmdContext(cmd)
+	o.task.warnOut = o.streams.ErrOut
 	pod, spec, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
 	if err != nil {
 		return err

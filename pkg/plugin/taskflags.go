@@ -47,6 +47,9 @@ type taskFlags struct {
 	activeDeadlineSeconds                int64
 
 	stdin io.Reader // for -f -; os.Stdin when nil
+
+	warnOut  io.Writer    // where render's warnings go; os.Stderr when nil
+	rendered *render.Task // the task as rendered by the last buildPod
 }
 
 func (o *taskFlags) addFlags(fs *pflag.FlagSet) {
@@ -319,17 +322,16 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 	if err != nil {
 		return nil, nil, &ExitError{Code: ExitUsage, Err: err}
 	}
+	// -n, else the task file's, else the template's (render), else the kubeconfig's.
 	ns, explicit, err := flags.ToRawKubeConfigLoader().Namespace()
 	switch {
 	case err == nil && explicit:
 		task.Namespace = ns
 	case task.Namespace != "":
-	case err == nil:
-		task.Namespace = ns
-	default:
+	case err != nil:
 		return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
 	}
-	opts := render.Options{}
+	opts := render.Options{DefaultNamespace: ns}
 	for _, f := range []struct {
 		flag, path string
 		dst        **render.File
@@ -355,17 +357,23 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 		if err != nil {
 			return nil, nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from: %w", err)}
 		}
-		tpl, err := fetchTemplate(ctx, cfg, task.Namespace, kind, name)
+		from := task.Namespace
+		if from == "" {
+			from = ns
+		}
+		tpl, err := fetchTemplate(ctx, cfg, from, kind, name)
 		if err != nil {
 			return nil, nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from %s/%s: %w", kind, name, err)}
 		}
 		opts.Base, opts.BaseName = tpl, name
 	}
-	pod, err := render.Render(task, opts)
+	res, err := render.Build(task, opts)
 	if err != nil {
 		return nil, nil, &ExitError{Code: ExitUsage, Err: withFlagHint(err, fs)}
 	}
-	return pod, task, nil
+	printWarnings(tf.warnOut, res.Warnings)
+	tf.rendered = res.Task
+	return res.Pod, task, nil
 }
 
 // fieldFlags are the flags that set a task field, for error messages.

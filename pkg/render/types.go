@@ -27,11 +27,12 @@ const (
 	LabelTask      = "podtask.dev/task"
 	LabelRunID     = "podtask.dev/run-id"
 
-	AnnotationBaseContainer = "podtask.dev/base-container"
-	AnnotationXComMode      = "podtask.dev/xcom-mode" // absent when the task returns no XCom
-	AnnotationOnFinish      = "podtask.dev/on-finish-action"
-	AnnotationTask          = "podtask.dev/task-name" // the task name, never hashed
-	AnnotationRunID         = "podtask.dev/run-id"    // the run id, never hashed
+	AnnotationBaseContainer  = "podtask.dev/base-container"
+	AnnotationXComMode       = "podtask.dev/xcom-mode"         // absent when the task returns no XCom
+	AnnotationSkipOnExitCode = "podtask.dev/skip-on-exit-code" // comma-separated; absent when not set
+	AnnotationOnFinish       = "podtask.dev/on-finish-action"
+	AnnotationTask           = "podtask.dev/task-name" // the task name, never hashed
+	AnnotationRunID          = "podtask.dev/run-id"    // the run id, never hashed
 )
 
 // XCom constants, shared with the engine.
@@ -132,6 +133,7 @@ type Task struct {
 	FullPodSpec                  string                     `json:"full_pod_spec,omitempty"`
 	From                         string                     `json:"from,omitempty"`
 	Params                       map[string]string          `json:"params,omitempty"`
+	SkipOnExitCode               ExitCodes                  `json:"skip_on_exit_code,omitempty"`
 
 	// Run settings: read by the engine, recorded on the pod as annotations.
 	DoXComPush       *bool  `json:"do_xcom_push,omitempty"`
@@ -319,4 +321,38 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// ExitCodes are KubernetesPodOperator's skip_on_exit_code: one exit code
+// or a list of them.
+type ExitCodes []int
+
+// UnmarshalJSON accepts an integer or a list of integers.
+func (e *ExitCodes) UnmarshalJSON(b []byte) error {
+	var one int
+	if err := json.Unmarshal(b, &one); err == nil {
+		*e = ExitCodes{one}
+		return nil
+	}
+	var l []int
+	if err := json.Unmarshal(b, &l); err != nil {
+		return fmt.Errorf("want an exit code or a list of exit codes, got %s", truncate(string(b), 40))
+	}
+	*e = l
+	return nil
+}
+
+// Warning is input that render accepts, but where the pod differs from
+// what a user may expect (or from what KubernetesPodOperator would build):
+// the field, and one line saying what happens.
+type Warning struct {
+	Field string
+	Msg   string
+}
+
+func (w Warning) String() string {
+	if w.Field == "" {
+		return w.Msg
+	}
+	return w.Field + ": " + w.Msg
 }
