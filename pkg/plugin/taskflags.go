@@ -343,6 +343,9 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 			continue
 		}
 		data, err := os.ReadFile(f.path)
+		if errors.Is(err, os.ErrNotExist) {
+			err = fmt.Errorf("%w (KubernetesPodOperator would log a warning and start from an empty pod)", err)
+		}
 		if err != nil {
 			return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w", f.flag, err)}
 		}

@@ -194,7 +194,8 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 }
 
 // EnvVars are the base container's env: a map {NAME: value} or a list of
-// Kubernetes EnvVar objects. Map entries are sorted by name.
+// Kubernetes EnvVar objects. Map entries keep the order they are written in,
+// as KubernetesPodOperator keeps a dict's.
 type EnvVars []corev1.EnvVar
 
 // UnmarshalJSON accepts the map and the list form.
@@ -205,15 +206,29 @@ func (e *EnvVars) UnmarshalJSON(b []byte) error {
 		*e = nil
 		return nil
 	case strings.HasPrefix(t, "{"):
-		var raw map[string]json.RawMessage
-		if err := json.Unmarshal(b, &raw); err != nil {
+		dec := json.NewDecoder(strings.NewReader(t))
+		if _, err := dec.Token(); err != nil {
 			return err
 		}
-		m := make(map[string]string, len(raw))
-		for k, v := range raw {
+		var out []corev1.EnvVar
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			k, _ := tok.(string)
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return err
+			}
+			if seen[k] {
+				return &nestedError{path: k, msg: "duplicate field"}
+			}
+			seen[k] = true
 			var s string
 			if err := json.Unmarshal(v, &s); err == nil {
-				m[k] = s
+				out = append(out, corev1.EnvVar{Name: k, Value: s})
 				continue
 			}
 			var scalar any
@@ -222,12 +237,12 @@ func (e *EnvVars) UnmarshalJSON(b []byte) error {
 			}
 			switch scalar.(type) {
 			case float64, bool:
-				m[k] = string(v) // 80 -> "80", true -> "true"
+				out = append(out, corev1.EnvVar{Name: k, Value: string(v)}) // 80 -> "80", true -> "true"
 			default:
 				return &nestedError{path: k, msg: "the map form takes plain values; use the list form for valueFrom"}
 			}
 		}
-		*e = envFromMap(m)
+		*e = out
 		return nil
 	default:
 		var l []corev1.EnvVar
