@@ -48,8 +48,8 @@ type taskFlags struct {
 
 	stdin io.Reader // for -f -; os.Stdin when nil
 
-	warnOut  io.Writer    // where render's warnings go; os.Stderr when nil
-	rendered *render.Task // the task as rendered by the last buildPod
+	warnOut  io.Writer      // where render's warnings go; os.Stderr when nil
+	rendered *render.Result // what the last buildPod rendered
 }
 
 func (o *taskFlags) addFlags(fs *pflag.FlagSet) {
@@ -375,7 +375,7 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 		return nil, nil, &ExitError{Code: ExitUsage, Err: withFlagHint(err, fs)}
 	}
 	printWarnings(tf.warnOut, res.Warnings)
-	tf.rendered = res.Task
+	tf.rendered = res
 	return res.Pod, task, nil
 }
 

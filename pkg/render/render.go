@@ -127,6 +127,8 @@ type Result struct {
 	// normalisations applied (env secret targets upper-cased). It is what
 	// `render -o airflow` prints.
 	Task *Task
+	// Name is the task name (after templating): what the pod is named after.
+	Name string
 	// Warnings say where the pod differs from what the task seems to ask,
 	// or from what KubernetesPodOperator would build (docs/kpo-conformance.md).
 	Warnings []Warning
@@ -299,7 +301,7 @@ func Build(t *Task, opts Options) (*Result, error) {
 	if err := validatePod(pod, t.BaseContainerName); err != nil {
 		return nil, err
 	}
-	return &Result{Pod: pod, Task: rt, Warnings: warns}, nil
+	return &Result{Pod: pod, Task: rt, Name: name, Warnings: warns}, nil
 }
 
 // layerImage is the image of the first container of the topmost layer that
