@@ -1,5 +1,5 @@
-"""Runs a DAG snippet against the stubs and prints, as JSON, the arguments of
-its one KubernetesPodOperator call: Kubernetes objects with their JSON
+"""Runs DAG snippets against the stubs and prints, one JSON line each, the
+arguments of the snippet's one KubernetesPodOperator call: Kubernetes objects with their JSON
 (camelCase) field names and a "__type__", env_vars as a list in order."""
 import json
 import os
@@ -45,11 +45,13 @@ def conv(v):
     return v
 
 
-runpy.run_path(sys.argv[1])
-if len(pod.CALLS) != 1:
-    sys.exit("want one KubernetesPodOperator call, got %d" % len(pod.CALLS))
-args = conv(pod.CALLS[0])
-env = args.get("env_vars")
-if isinstance(env, dict):
-    args["env_vars"] = [{"name": k, "value": x} for k, x in env.items()]
-print(json.dumps(args))
+for path in sys.argv[1:]:
+    del pod.CALLS[:]
+    runpy.run_path(path)
+    if len(pod.CALLS) != 1:
+        sys.exit("%s: want one KubernetesPodOperator call, got %d" % (path, len(pod.CALLS)))
+    args = conv(pod.CALLS[0])
+    env = args.get("env_vars")
+    if isinstance(env, dict):
+        args["env_vars"] = [{"name": k, "value": x} for k, x in env.items()]
+    print(json.dumps(args))
