@@ -92,7 +92,7 @@ func TestKPOHowtoTaskK(t *testing.T) {
 	if s.Pod != "" {
 		e2eutil.CleanupPod(t, ns, s.Pod)
 	}
-	if code != 0 || s.Outcome != "succeeded" {
+	if code != 0 || s.Outcome != "Succeeded" {
 		t.Fatalf("exit %d, outcome %q (%s)\nstderr:\n%s", code, s.Outcome, s.Reason, stderr)
 	}
 	for _, want := range []string{"whole-secret-mounted", "sql-conn-set", "secret-two-set", "configmaps=one,two", "pvc-mounted",
