@@ -110,7 +110,12 @@ func Airflow(t *Task, name string) ([]byte, error) {
 				notes = append(notes, "xcom_sidecar_image "+t.XComSidecarImage+": in Airflow, the Kubernetes connection's xcom_sidecar_container_image")
 			}
 		case "on_finish_action":
-			if t.OnFinishAction != DefaultOnFinishAction {
+			switch t.OnFinishAction {
+			case DefaultOnFinishAction:
+			case OnFinishDeleteActivePod:
+				notes = append(notes, "on_finish_action delete_active_pod: KubernetesPodOperator's keep_pod keeps a finished pod and deletes a running one when the task is killed")
+				add(key, pyStr(OnFinishKeepPod))
+			default:
 				add(key, pyStr(t.OnFinishAction))
 			}
 		default:

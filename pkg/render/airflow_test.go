@@ -156,13 +156,17 @@ func stripTypes(v any) error {
 
 // comparable is a task as JSON, with what a KubernetesPodOperator call
 // cannot carry set aside: the XCom mode and sidecar image, the image pull
-// grace, and the two forms of pod_runtime_info_envs made one.
+// grace, delete_active_pod (KPO's keep_pod), and the two forms of
+// pod_runtime_info_envs made one.
 func comparable(t *Task, name string) string {
 	c := *t
 	c.Name = name
 	c.DoXComPush, c.XComSidecarImage, c.ImagePullGrace = nil, "", 0
 	if c.XCom != XComNone {
 		c.XCom = XComSidecar
+	}
+	if c.OnFinishAction == OnFinishDeleteActivePod {
+		c.OnFinishAction = OnFinishKeepPod
 	}
 	c.PodRuntimeInfoEnvs = nil
 	for _, p := range t.PodRuntimeInfoEnvs {
