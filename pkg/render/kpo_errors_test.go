@@ -46,7 +46,8 @@ affinity:
 			"cannot use a string here (want a list of strings)"},
 		{"task_id", "name: k\nimage: x\ntask_id: k\n", 5, "task_id", "the task is named by name"},
 		{"is_delete_operator_pod", "name: k\nimage: x\nis_delete_operator_pod: true\n", 5, "is_delete_operator_pod", "on_finish_action"},
-		{"in_cluster", "name: k\nimage: x\nin_cluster: true\n", 5, "in_cluster", "--kubeconfig"},
+		{"in_cluster", "name: k\nimage: x\nin_cluster: true\n", 5, "in_cluster", "in-cluster config"},
+		{"container_logs", "name: k\nimage: x\ncontainer_logs: true\n", 5, "container_logs", "--container-logs"},
 		{"dnspolicy and dns_policy", "name: k\nimage: x\ndnspolicy: Default\ndns_policy: Default\n", 5, "dnspolicy", "same field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,5 +81,30 @@ func TestKPOTemplateErrors(t *testing.T) {
 	}
 	if _, err := Render(&Task{}, Options{}); err == nil || err.Error() != "image: is required (give --image, image: in the task file, or a template with one)" {
 		t.Errorf("nothing: %v", err)
+	}
+}
+
+// TestScheduleTimeoutDefault: KPO's schedule_timeout_seconds defaults to
+// startup_timeout_seconds.
+func TestScheduleTimeoutDefault(t *testing.T) {
+	for _, tc := range []struct {
+		body              string
+		startup, schedule float64
+	}{
+		{"", 120, 120},
+		{"startup_timeout_seconds: 300\n", 300, 300},
+		{"startup_timeout_seconds: 300\nschedule_timeout_seconds: 60\n", 300, 60},
+		{"schedule_timeout_seconds: 60\n", 120, 60},
+	} {
+		task, err := ParseTaskFile("t.yaml", []byte(head+"name: k\nimage: x\n"+tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := task.Complete(); err != nil {
+			t.Fatal(err)
+		}
+		if task.StartupTimeout.Seconds() != tc.startup || task.ScheduleTimeout.Seconds() != tc.schedule {
+			t.Errorf("%q: startup %s, schedule %s", tc.body, task.StartupTimeout, task.ScheduleTimeout)
+		}
 	}
 }

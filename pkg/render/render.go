@@ -65,6 +65,11 @@ func (t *Task) Complete() error {
 	default:
 		return fieldErr("on_finish_action", "must be one of delete_pod, keep_pod, delete_succeeded_pod, delete_active_pod, got %q", t.OnFinishAction)
 	}
+	// As in KubernetesPodOperator, the schedule timeout is the startup
+	// timeout when only that is given.
+	if t.ScheduleTimeout == 0 && t.StartupTimeout > 0 {
+		t.ScheduleTimeout = t.StartupTimeout
+	}
 	for _, d := range []struct {
 		name string
 		v    *time.Duration
