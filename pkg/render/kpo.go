@@ -70,7 +70,9 @@ func overrideWarnings(t *Task, layers []*corev1.Pod, pod *corev1.Pod) []Warning 
 				"the template's %s is kept (KubernetesPodOperator would replace it with File, its default)", base.TerminationMessagePolicy)})
 		}
 	}
-	if len(layers) == 0 {
+	falsy := func(b *bool) bool { return b != nil && !*b }
+	zero := t.TerminationGracePeriod != nil && *t.TerminationGracePeriod == 0
+	if len(layers) == 0 || !falsy(t.HostNetwork) && !falsy(t.AutomountServiceAccountToken) && !zero {
 		return w
 	}
 	var under *corev1.Pod

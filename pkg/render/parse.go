@@ -154,7 +154,7 @@ func toJSON(path string, data []byte) ([]byte, error) {
 		}
 		return nil, err
 	}
-	js, err := json.Marshal(v)
+	js, err := appendJSON(make([]byte, 0, len(data)+len(data)/4), v)
 	if err != nil {
 		return nil, &FieldError{File: path, Msg: "cannot be converted to JSON: " + cleanJSONError(err).Error()}
 	}
@@ -424,25 +424,40 @@ type orderedMap struct {
 	vals map[string]any
 }
 
-func (m *orderedMap) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, k := range m.keys {
-		if i > 0 {
-			b.WriteByte(',')
+// appendJSON appends the JSON of a value made by yamlConverter: nil, bool,
+// int, float64, string, []any and *orderedMap.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case *orderedMap:
+		b = append(b, '{')
+		for i, k := range x.keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			kj, err := json.Marshal(k)
+			if err != nil {
+				return nil, err
+			}
+			b = append(append(b, kj...), ':')
+			if b, err = appendJSON(b, x.vals[k]); err != nil {
+				return nil, err
+			}
 		}
-		kj, err := json.Marshal(k)
-		if err != nil {
-			return nil, err
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSON(b, e); err != nil {
+				return nil, err
+			}
 		}
-		vj, err := json.Marshal(m.vals[k])
-		if err != nil {
-			return nil, err
-		}
-		b.Write(kj)
-		b.WriteByte(':')
-		b.Write(vj)
+		return append(b, ']'), nil
+	default:
+		js, err := json.Marshal(x)
+		return append(b, js...), err
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
 }
