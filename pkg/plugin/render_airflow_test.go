@@ -82,3 +82,34 @@ func TestRenderNothingSaysImage(t *testing.T) {
 		t.Errorf("render with nothing: %v", err)
 	}
 }
+
+func TestMissingTemplateSaysWhatKPOWouldDo(t *testing.T) {
+	kc := testKubeconfig(t, "http://127.0.0.1:1")
+	_, _, err := renderWithStderr(t, kc, "--image", "x", "--pod-template-file", filepath.Join(t.TempDir(), "absent.yaml"))
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Code != ExitUsage ||
+		!strings.Contains(err.Error(), "(KubernetesPodOperator would log a warning and start from an empty pod)") {
+		t.Errorf("missing template: %v", err)
+	}
+}
+
+func TestTemplateNamespaceWhenNoneGiven(t *testing.T) {
+	kc := testKubeconfig(t, "http://127.0.0.1:1")
+	tpl := filepath.Join(t.TempDir(), "tpl.yaml")
+	if err := os.WriteFile(tpl, []byte("apiVersion: v1\nkind: Pod\nmetadata: {namespace: tplns}\nspec:\n  containers: [{name: a, image: x}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "namespace: tplns"},
+		{[]string{"-n", "flagns"}, "namespace: flagns"},
+	} {
+		root := append([]string{"--pod-template-file", tpl, "--name", "n"}, tc.args...)
+		out, _, err := renderWithStderr(t, kc, root...)
+		if err != nil || !strings.Contains(out, "\n  "+tc.want+"\n") {
+			t.Errorf("%v: %v\n%s", tc.args, err, out)
+		}
+	}
+}
