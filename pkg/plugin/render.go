@@ -14,6 +14,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+
+	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 )
 
 // renderOptions are the options of `kubectl podtask render`.
@@ -64,7 +66,7 @@ creating anything.`,
 		},
 	}
 	o.task.addFlags(cmd.Flags())
-	cmd.Flags().StringVarP(&o.output, "output", "o", o.output, "Output format: yaml or json")
+	cmd.Flags().StringVarP(&o.output, "output", "o", o.output, "Output format: yaml, json, or airflow (the task as a KubernetesPodOperator call for a DAG)")
 	cmd.Flags().StringVar(&o.dryRun, "dry-run", o.dryRun, "none or client: print the rendered pod; server: have the API server check it and print its answer")
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
 	return cmd
@@ -73,8 +75,12 @@ creating anything.`,
 func (o *renderOptions) validate(cmd *cobra.Command, args []string) error {
 	switch o.output {
 	case "yaml", "json":
+	case "airflow":
+		if o.dryRun == "server" {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output airflow prints the task, not the pod: drop --dry-run=server")}
+		}
 	default:
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output %q: want yaml or json", o.output)}
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output %q: want yaml, json or airflow", o.output)}
 	}
 	switch o.dryRun {
 	case "none", "client", "server":
@@ -89,8 +95,17 @@ func (o *renderOptions) validate(cmd *cobra.Command, args []string) error {
 
 func (o *renderOptions) run(cmd *cobra.Command, args []string) error {
 	ctx := cmdContext(cmd)
+	o.task.warnOut = o.ErrOut
 	pod, _, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
 	if err != nil {
+		return err
+	}
+	if o.output == "airflow" {
+		py, err := render.Airflow(o.task.rendered.Task, o.task.rendered.Name)
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: err}
+		}
+		_, err = o.Out.Write(py)
 		return err
 	}
 	if o.dryRun == "server" {

@@ -99,6 +99,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 		return &ExitError{Code: ExitUsage, Err: errors.New("--debug-on-failure opens a shell of its own after the run: drop -i/-t or --detach")}
 	}
 	ctx := cmdContext(cmd)
+	o.task.warnOut = o.streams.ErrOut
 	pod, spec, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
 	if err != nil {
 		return err

@@ -49,6 +49,8 @@ type taskFlags struct {
 	stdin io.Reader // for -f -; os.Stdin when nil
 
 	fromTemplate *corev1.PodTemplateSpec // the --from workload's pod template, once buildPod fetched it
+	warnOut      io.Writer               // where render's warnings go; os.Stderr when nil
+	rendered     *render.Result          // what the last buildPod rendered
 }
 
 func (o *taskFlags) addFlags(fs *pflag.FlagSet) {
@@ -321,17 +323,16 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 	if err != nil {
 		return nil, nil, &ExitError{Code: ExitUsage, Err: err}
 	}
+	// -n, else the task file's, else the template's (render), else the kubeconfig's.
 	ns, explicit, err := flags.ToRawKubeConfigLoader().Namespace()
 	switch {
 	case err == nil && explicit:
 		task.Namespace = ns
 	case task.Namespace != "":
-	case err == nil:
-		task.Namespace = ns
-	default:
+	case err != nil:
 		return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
 	}
-	opts := render.Options{}
+	opts := render.Options{DefaultNamespace: ns}
 	for _, f := range []struct {
 		flag, path string
 		dst        **render.File
@@ -343,6 +344,9 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 			continue
 		}
 		data, err := os.ReadFile(f.path)
+		if errors.Is(err, os.ErrNotExist) {
+			err = fmt.Errorf("%w (KubernetesPodOperator would log a warning and start from an empty pod)", err)
+		}
 		if err != nil {
 			return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w", f.flag, err)}
 		}
@@ -357,18 +361,24 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 		if err != nil {
 			return nil, nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from: %w", err)}
 		}
-		tpl, err := fetchTemplate(ctx, cfg, task.Namespace, kind, name)
+		from := task.Namespace
+		if from == "" {
+			from = ns
+		}
+		tpl, err := fetchTemplate(ctx, cfg, from, kind, name)
 		if err != nil {
 			return nil, nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from %s/%s: %w", kind, name, err)}
 		}
 		opts.Base, opts.BaseName = tpl, name
 		tf.fromTemplate = tpl
 	}
-	pod, err := render.Render(task, opts)
+	res, err := render.Build(task, opts)
 	if err != nil {
 		return nil, nil, &ExitError{Code: ExitUsage, Err: withFlagHint(err, fs)}
 	}
-	return pod, task, nil
+	printWarnings(tf.warnOut, res.Warnings)
+	tf.rendered = res
+	return res.Pod, task, nil
 }
 
 // fieldFlags are the flags that set a task field, for error messages.

@@ -35,7 +35,7 @@ func TestExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c := findContainer(pod.Spec.Containers, task.BaseContainerName); c == nil || c.Image != DefaultXComSidecarImage {
+			if c := findContainer(pod.Spec.Containers, task.BaseContainerName); c == nil || c.Image == "" {
 				t.Errorf("base container: %+v", pod.Spec.Containers)
 			}
 		})

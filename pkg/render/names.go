@@ -4,11 +4,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"sort"
 	"strings"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
 )
 
 const (
@@ -94,17 +91,4 @@ func LabelValue(s string) string {
 		return h
 	}
 	return head + "-" + h
-}
-
-func envFromMap(m map[string]string) []corev1.EnvVar {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]corev1.EnvVar, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, corev1.EnvVar{Name: k, Value: m[k]})
-	}
-	return out
 }

@@ -48,9 +48,11 @@ type taskFile struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
 	Task
-	StartupTimeoutSeconds  *float64 `json:"startup_timeout_seconds,omitempty"`
-	ScheduleTimeoutSeconds *float64 `json:"schedule_timeout_seconds,omitempty"`
-	ImagePullGraceSeconds  *float64 `json:"image_pull_grace_seconds,omitempty"`
+	// KubernetesPodOperator's name for dns_policy.
+	DNSPolicyKPO           corev1.DNSPolicy `json:"dnspolicy,omitempty"`
+	StartupTimeoutSeconds  *float64         `json:"startup_timeout_seconds,omitempty"`
+	ScheduleTimeoutSeconds *float64         `json:"schedule_timeout_seconds,omitempty"`
+	ImagePullGraceSeconds  *float64         `json:"image_pull_grace_seconds,omitempty"`
 }
 
 // ParseTaskFile reads a task file (YAML or JSON). Unknown fields, duplicate
@@ -68,6 +70,12 @@ func ParseTaskFile(path string, data []byte) (*Task, error) {
 		return nil, located(path, data, "kind", fmt.Sprintf("must be %q, got %q", Kind, tf.Kind))
 	}
 	t := tf.Task
+	if tf.DNSPolicyKPO != "" {
+		if t.DNSPolicy != "" {
+			return nil, located(path, data, "dnspolicy", "and dns_policy are the same field; keep one")
+		}
+		t.DNSPolicy = tf.DNSPolicyKPO
+	}
 	for _, d := range []struct {
 		name string
 		v    *float64
@@ -146,7 +154,7 @@ func toJSON(path string, data []byte) ([]byte, error) {
 		}
 		return nil, err
 	}
-	js, err := json.Marshal(v)
+	js, err := appendJSON(make([]byte, 0, len(data)+len(data)/4), v)
 	if err != nil {
 		return nil, &FieldError{File: path, Msg: "cannot be converted to JSON: " + cleanJSONError(err).Error()}
 	}
@@ -197,7 +205,7 @@ func (c *yamlConverter) value(n *yamlv3.Node, path string) (any, error) {
 		}
 		return out, nil
 	case yamlv3.MappingNode:
-		out := make(map[string]any, len(n.Content)/2)
+		out := &orderedMap{vals: make(map[string]any, len(n.Content)/2)}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, vn := n.Content[i], n.Content[i+1]
 			if k.Kind == yamlv3.ScalarNode && k.Tag == "!!merge" {
@@ -210,14 +218,15 @@ func (c *yamlConverter) value(n *yamlv3.Node, path string) (any, error) {
 			if path != "" {
 				kp = path + "." + k.Value
 			}
-			if _, dup := out[k.Value]; dup {
+			if _, dup := out.vals[k.Value]; dup {
 				return nil, &FieldError{Line: k.Line, Field: kp, Msg: "duplicate field"}
 			}
 			v, err := c.value(vn, kp)
 			if err != nil {
 				return nil, err
 			}
-			out[k.Value] = v
+			out.keys = append(out.keys, k.Value)
+			out.vals[k.Value] = v
 		}
 		return out, nil
 	case yamlv3.ScalarNode:
@@ -264,11 +273,13 @@ func decodeStrict(path string, data []byte, v any) error {
 	if err == nil {
 		var fe interface{ FieldPath() string }
 		if errors.As(strict[0], &fe) {
-			kind := "unknown field"
 			if strings.HasPrefix(strict[0].Error(), "duplicate") {
-				kind = "duplicate field"
+				return located(path, data, fe.FieldPath(), "duplicate field")
 			}
-			return located(path, data, fe.FieldPath(), kind+" (see docs/task-file.md for the schema)")
+			if _, isPod := v.(*corev1.Pod); isPod {
+				return located(path, data, fe.FieldPath(), "unknown field: not a Pod field (KubernetesPodOperator would drop it without a word)")
+			}
+			return located(path, data, fe.FieldPath(), unknownFieldMsg(fe.FieldPath()))
 		}
 		return &FieldError{File: path, Msg: strict[0].Error()}
 	}
@@ -297,7 +308,7 @@ func decodeStrict(path string, data []byte, v any) error {
 func goTypeName(t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.Slice:
-		return "a list of " + goTypeName(t.Elem())
+		return "a list of " + strings.TrimPrefix(strings.TrimPrefix(goTypeName(t.Elem()), "a "), "an ") + "s"
 	case reflect.Map:
 		return "a map of " + goTypeName(t.Elem())
 	case reflect.Struct:
@@ -403,4 +414,50 @@ func lineOf(data []byte, path string) int {
 		}
 	}
 	return line
+}
+
+// orderedMap is a YAML mapping that keeps its keys in the order written
+// when it becomes JSON: env_vars given as a map keep their order, as a
+// Python dict does in KubernetesPodOperator.
+type orderedMap struct {
+	keys []string
+	vals map[string]any
+}
+
+// appendJSON appends the JSON of a value made by yamlConverter: nil, bool,
+// int, float64, string, []any and *orderedMap.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case *orderedMap:
+		b = append(b, '{')
+		for i, k := range x.keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			kj, err := json.Marshal(k)
+			if err != nil {
+				return nil, err
+			}
+			b = append(append(b, kj...), ':')
+			if b, err = appendJSON(b, x.vals[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSON(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	default:
+		js, err := json.Marshal(x)
+		return append(b, js...), err
+	}
 }

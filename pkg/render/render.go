@@ -32,6 +32,10 @@ type Options struct {
 
 	TemplateFile *File // the content of the task's pod_template_file
 	FullPodSpec  *File // the content of the task's full_pod_spec
+
+	// DefaultNamespace is the namespace when neither the task nor a
+	// template names one (the kubeconfig context's).
+	DefaultNamespace string
 }
 
 // Complete fills in the task's defaults and resolves do_xcom_push and
@@ -60,6 +64,11 @@ func (t *Task) Complete() error {
 	case OnFinishDeletePod, OnFinishKeepPod, OnFinishDeleteSucceededPod, OnFinishDeleteActivePod:
 	default:
 		return fieldErr("on_finish_action", "must be one of delete_pod, keep_pod, delete_succeeded_pod, delete_active_pod, got %q", t.OnFinishAction)
+	}
+	// As in KubernetesPodOperator, the schedule timeout is the startup
+	// timeout when only that is given.
+	if t.ScheduleTimeout == 0 && t.StartupTimeout > 0 {
+		t.ScheduleTimeout = t.StartupTimeout
 	}
 	for _, d := range []struct {
 		name string
@@ -116,14 +125,37 @@ func taskNameSource(t *Task, opts Options, layers []*corev1.Pod) string {
 	return ""
 }
 
-// Render builds the task's Pod: it completes and validates the task,
+// Result is what Build makes of a task.
+type Result struct {
+	Pod *corev1.Pod
+	// Task is the task as rendered: templates executed, KubernetesPodOperator's
+	// normalisations applied (env secret targets upper-cased). It is what
+	// `render -o airflow` prints.
+	Task *Task
+	// Name is the task name (after templating): what the pod is named after.
+	Name string
+	// Warnings say where the pod differs from what the task seems to ask,
+	// or from what KubernetesPodOperator would build (docs/kpo-conformance.md).
+	Warnings []Warning
+}
+
+// Render builds the task's Pod; see Build. Its warnings are dropped.
+func Render(t *Task, opts Options) (*corev1.Pod, error) {
+	r, err := Build(t, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r.Pod, nil
+}
+
+// Build builds the task's Pod: it completes and validates the task,
 // renders its templates, merges --from base, pod_template_file,
 // full_pod_spec and the task's own fields (in that order, KPO's rules, see
 // MergePods), adds the XCom parts, and sets restartPolicy Never, the name,
 // the namespace, and the identity labels and annotations. Errors are
-// *FieldError naming the field. Render does not talk to the cluster; it
+// *FieldError naming the field. Build does not talk to the cluster; it
 // completes t in place (see Complete) and otherwise leaves it as it is.
-func Render(t *Task, opts Options) (*corev1.Pod, error) {
+func Build(t *Task, opts Options) (*Result, error) {
 	if t == nil {
 		return nil, fieldErr("", "no task")
 	}
@@ -136,6 +168,7 @@ func Render(t *Task, opts Options) (*corev1.Pod, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
+	var warns []Warning
 
 	// Layers, bottom first.
 	var layers []*corev1.Pod
@@ -167,10 +200,33 @@ func Render(t *Task, opts Options) (*corev1.Pod, error) {
 		layers = append(layers, pod)
 	}
 
-	// The name first: it is a template that cannot see task_name.
+	// Nothing to run: say what is missing first.
+	if t.Image == "" && layerImage(layers) == "" {
+		return nil, fieldErr("image", "is required (give --image, image: in the task file, or a template with one)")
+	}
+
+	// The namespace: the task's (or -n), else the template's, as
+	// KubernetesPodOperator and kubectl apply do, else the default.
 	if err := validateName("namespace", t.Namespace, validation.IsDNS1123Label); err != nil {
 		return nil, err
 	}
+	ns := t.Namespace
+	if ns == "" {
+		for i := len(layers) - 1; i >= 0 && ns == ""; i-- {
+			ns = layers[i].Namespace
+		}
+		if err := validateName("metadata.namespace", ns, validation.IsDNS1123Label); err != nil {
+			return nil, err
+		}
+	}
+	if ns == "" {
+		ns = opts.DefaultNamespace
+	}
+	nt := *t
+	nt.Namespace = ns
+	t = &nt
+
+	// The name first: it is a template that cannot see task_name.
 	rawName := taskNameSource(t, opts, layers)
 	name, err := execTemplate("name", rawName, templateData(t, opts.RunID, opts.Now, ""))
 	if err != nil {
@@ -187,9 +243,12 @@ func Render(t *Task, opts Options) (*corev1.Pod, error) {
 	if err != nil {
 		return nil, err
 	}
+	rt.Namespace = ns
+	normalizeKPO(rt)
 	if err := validateTask(rt); err != nil {
 		return nil, err
 	}
+	warns = append(warns, taskWarnings(rt, name)...)
 	own, err := taskPod(rt)
 	if err != nil {
 		return nil, err
@@ -199,6 +258,7 @@ func Render(t *Task, opts Options) (*corev1.Pod, error) {
 	for _, l := range append(layers, own) {
 		pod = MergePods(pod, l)
 	}
+	warns = append(warns, overrideWarnings(rt, layers, pod)...)
 
 	suffix := ""
 	if *t.RandomNameSuffix {
@@ -210,7 +270,7 @@ func Render(t *Task, opts Options) (*corev1.Pod, error) {
 	pod.TypeMeta.APIVersion, pod.TypeMeta.Kind = "v1", "Pod"
 	pod.Name = PodName(name, suffix)
 	pod.GenerateName = ""
-	pod.Namespace = t.Namespace
+	pod.Namespace = ns
 	// What the server sets (a template exported with kubectl get -o yaml has it).
 	pod.UID, pod.ResourceVersion, pod.Generation, pod.ManagedFields = "", "", 0, nil
 	pod.CreationTimestamp, pod.DeletionTimestamp, pod.DeletionGracePeriodSeconds = metav1.Time{}, nil, nil
@@ -238,10 +298,26 @@ func Render(t *Task, opts Options) (*corev1.Pod, error) {
 	} else {
 		delete(pod.Annotations, AnnotationXComMode)
 	}
+	if len(t.SkipOnExitCode) > 0 {
+		pod.Annotations[AnnotationSkipOnExitCode] = exitCodesString(t.SkipOnExitCode)
+	} else {
+		delete(pod.Annotations, AnnotationSkipOnExitCode)
+	}
 	if err := validatePod(pod, t.BaseContainerName); err != nil {
 		return nil, err
 	}
-	return pod, nil
+	return &Result{Pod: pod, Task: rt, Name: name, Warnings: warns}, nil
+}
+
+// layerImage is the image of the first container of the topmost layer that
+// has one: the image the base container gets when the task names none.
+func layerImage(layers []*corev1.Pod) string {
+	for i := len(layers) - 1; i >= 0; i-- {
+		if cs := layers[i].Spec.Containers; len(cs) > 0 && cs[0].Image != "" {
+			return cs[0].Image
+		}
+	}
+	return ""
 }
 
 // PodFromTemplate turns a workload's pod template (or a pod) into a base
@@ -404,10 +480,11 @@ func addXCom(pod *corev1.Pod, t *Task) error {
 			return fieldErr("volumes", "a volume is named %q, which the XCom result needs; rename it", XComVolumeName)
 		}
 	}
-	pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: XComVolumeName,
-		VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	// First in the lists, as KubernetesPodOperator's add_xcom_sidecar puts them.
+	pod.Spec.Volumes = append([]corev1.Volume{{Name: XComVolumeName,
+		VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}, pod.Spec.Volumes...)
 	mount := corev1.VolumeMount{Name: XComVolumeName, MountPath: XComMountPath}
-	base.VolumeMounts = append(base.VolumeMounts, mount)
+	base.VolumeMounts = append([]corev1.VolumeMount{mount}, base.VolumeMounts...)
 	switch t.XCom {
 	case XComSidecar:
 		if findContainer(pod.Spec.Containers, XComSidecarName) != nil {

@@ -143,7 +143,7 @@ image_pull_grace_seconds: 3
 	c := base(t, pod)
 	eq(t, "container name", c.Name, "main")
 	eq(t, "args", c.Args, []string{"echo $A"})
-	eq(t, "env", c.Env, []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "2"},
+	eq(t, "env", c.Env, []corev1.EnvVar{{Name: "B", Value: "2"}, {Name: "A", Value: "1"},
 		{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
 		{Name: "NODE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}}})
 	eq(t, "envFrom", c.EnvFrom, []corev1.EnvFromSource{
@@ -525,7 +525,7 @@ func TestRenderDoesNotKeepState(t *testing.T) {
 
 func TestEnvMapScalars(t *testing.T) {
 	pod, _ := mustRender(t, head+"name: a\nimage: x\nenv_vars: {PORT: 80, DEBUG: true, RATIO: 0.5, NAME: y}\n", Options{})
-	eq(t, "env", base(t, pod).Env, []corev1.EnvVar{{Name: "DEBUG", Value: "true"}, {Name: "NAME", Value: "y"}, {Name: "PORT", Value: "80"}, {Name: "RATIO", Value: "0.5"}})
+	eq(t, "env", base(t, pod).Env, []corev1.EnvVar{{Name: "PORT", Value: "80"}, {Name: "DEBUG", Value: "true"}, {Name: "RATIO", Value: "0.5"}, {Name: "NAME", Value: "y"}})
 	eq(t, "non-ASCII label value", LabelValue("ü") != "", true)
 }
 

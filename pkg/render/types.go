@@ -27,11 +27,12 @@ const (
 	LabelTask      = "podtask.dev/task"
 	LabelRunID     = "podtask.dev/run-id"
 
-	AnnotationBaseContainer = "podtask.dev/base-container"
-	AnnotationXComMode      = "podtask.dev/xcom-mode" // absent when the task returns no XCom
-	AnnotationOnFinish      = "podtask.dev/on-finish-action"
-	AnnotationTask          = "podtask.dev/task-name" // the task name, never hashed
-	AnnotationRunID         = "podtask.dev/run-id"    // the run id, never hashed
+	AnnotationBaseContainer  = "podtask.dev/base-container"
+	AnnotationXComMode       = "podtask.dev/xcom-mode"         // absent when the task returns no XCom
+	AnnotationSkipOnExitCode = "podtask.dev/skip-on-exit-code" // comma-separated; absent when not set
+	AnnotationOnFinish       = "podtask.dev/on-finish-action"
+	AnnotationTask           = "podtask.dev/task-name" // the task name, never hashed
+	AnnotationRunID          = "podtask.dev/run-id"    // the run id, never hashed
 )
 
 // XCom constants, shared with the engine.
@@ -132,6 +133,7 @@ type Task struct {
 	FullPodSpec                  string                     `json:"full_pod_spec,omitempty"`
 	From                         string                     `json:"from,omitempty"`
 	Params                       map[string]string          `json:"params,omitempty"`
+	SkipOnExitCode               ExitCodes                  `json:"skip_on_exit_code,omitempty"`
 
 	// Run settings: read by the engine, recorded on the pod as annotations.
 	DoXComPush       *bool  `json:"do_xcom_push,omitempty"`
@@ -192,7 +194,8 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 }
 
 // EnvVars are the base container's env: a map {NAME: value} or a list of
-// Kubernetes EnvVar objects. Map entries are sorted by name.
+// Kubernetes EnvVar objects. Map entries keep the order they are written in,
+// as KubernetesPodOperator keeps a dict's.
 type EnvVars []corev1.EnvVar
 
 // UnmarshalJSON accepts the map and the list form.
@@ -203,15 +206,29 @@ func (e *EnvVars) UnmarshalJSON(b []byte) error {
 		*e = nil
 		return nil
 	case strings.HasPrefix(t, "{"):
-		var raw map[string]json.RawMessage
-		if err := json.Unmarshal(b, &raw); err != nil {
+		dec := json.NewDecoder(strings.NewReader(t))
+		if _, err := dec.Token(); err != nil {
 			return err
 		}
-		m := make(map[string]string, len(raw))
-		for k, v := range raw {
+		var out []corev1.EnvVar
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			k, _ := tok.(string)
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return err
+			}
+			if seen[k] {
+				return &nestedError{path: k, msg: "duplicate field"}
+			}
+			seen[k] = true
 			var s string
 			if err := json.Unmarshal(v, &s); err == nil {
-				m[k] = s
+				out = append(out, corev1.EnvVar{Name: k, Value: s})
 				continue
 			}
 			var scalar any
@@ -220,12 +237,12 @@ func (e *EnvVars) UnmarshalJSON(b []byte) error {
 			}
 			switch scalar.(type) {
 			case float64, bool:
-				m[k] = string(v) // 80 -> "80", true -> "true"
+				out = append(out, corev1.EnvVar{Name: k, Value: string(v)}) // 80 -> "80", true -> "true"
 			default:
 				return &nestedError{path: k, msg: "the map form takes plain values; use the list form for valueFrom"}
 			}
 		}
-		*e = envFromMap(m)
+		*e = out
 		return nil
 	default:
 		var l []corev1.EnvVar
@@ -319,4 +336,38 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// ExitCodes are KubernetesPodOperator's skip_on_exit_code: one exit code
+// or a list of them.
+type ExitCodes []int
+
+// UnmarshalJSON accepts an integer or a list of integers.
+func (e *ExitCodes) UnmarshalJSON(b []byte) error {
+	var one int
+	if err := json.Unmarshal(b, &one); err == nil {
+		*e = ExitCodes{one}
+		return nil
+	}
+	var l []int
+	if err := json.Unmarshal(b, &l); err != nil {
+		return fmt.Errorf("want an exit code or a list of exit codes, got %s", truncate(string(b), 40))
+	}
+	*e = l
+	return nil
+}
+
+// Warning is input that render accepts, but where the pod differs from
+// what a user may expect (or from what KubernetesPodOperator would build):
+// the field, and one line saying what happens.
+type Warning struct {
+	Field string
+	Msg   string
+}
+
+func (w Warning) String() string {
+	if w.Field == "" {
+		return w.Msg
+	}
+	return w.Field + ": " + w.Msg
 }

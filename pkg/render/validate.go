@@ -240,15 +240,12 @@ func validateSecret(f string, s Secret) error {
 		}
 		if s.Key == "" {
 			if s.DeployTarget != "" {
-				return fieldErr(f+".key", "is required with deploy_target %q (without both, every key becomes an env var)", s.DeployTarget)
+				return fieldErr(f+".key", "is required with deploy_target %q (without both, every key becomes an env var; KubernetesPodOperator would ignore deploy_target and load every key)", s.DeployTarget)
 			}
 			return nil
 		}
 		return validateEnvName(f+".deploy_target", s.DeployTarget)
 	case "volume":
-		if s.Key != "" {
-			return fieldErr(f+".key", "only applies to deploy_type env; use items to pick keys of a volume")
-		}
 		if !strings.HasPrefix(s.DeployTarget, "/") {
 			return fieldErr(f+".deploy_target", "must be the absolute path to mount the secret at, got %q", s.DeployTarget)
 		}
