@@ -162,8 +162,8 @@ func (f *File) taskRefs() []TaskRef {
 		} else if n := tk.kwarg("task_id"); n != nil {
 			ref.Expr = f.text(n)
 		}
-		if tk.DAG != nil {
-			ref.DAGID, _ = f.dagID(*tk.DAG)
+		if i, err := f.taskDAG(ev, tk); err == nil {
+			ref.DAGID, _ = f.dagID(i)
 		}
 		refs = append(refs, ref)
 	}

@@ -175,10 +175,10 @@ func (e *evaluator) eval(n *node) (any, error) {
 				continue
 			}
 			if part.T != "fv" {
-				return nil, e.f.errAt(part, "this part of the f-string is not evaluated")
+				return nil, e.f.errAt(n, "this part of the f-string is not evaluated")
 			}
 			if part.Spec {
-				return nil, e.f.errAt(part, "a format spec (:...) in an f-string is not evaluated; write the value out")
+				return nil, e.f.errAt(n, "a format spec (:...) in an f-string is not evaluated; write the value out")
 			}
 			v, err := e.eval(part.sub)
 			if err != nil {
@@ -232,6 +232,11 @@ func (e *evaluator) eval(n *node) (any, error) {
 	case "call":
 		return e.call(n)
 	case "a":
+		if n.sub != nil && n.sub.T == "call" {
+			if _, err := e.eval(n.sub); err != nil {
+				return nil, err
+			}
+		}
 		return nil, e.f.errAt(n, "an attribute is not evaluated; "+hint)
 	}
 	return nil, e.f.errAt(n, "this expression is not evaluated (only literals, names bound in this file, k8s.V1... models, Secret(...), dicts, lists, + and f-strings are); "+hint)
@@ -434,6 +439,24 @@ func (e *evaluator) secret(n *node) (any, error) {
 	}
 	if err := e.kwargsInto(out, n.KW, func(k string) string { return k }); err != nil {
 		return nil, err
+	}
+	// As the provider's Secret does: an env target is upper-cased; a volume
+	// secret mounts the whole secret (or its items), its key is not used.
+	if t, _ := out.get("deploy_type"); t == "env" {
+		if target, ok := out.m["deploy_target"].(string); ok {
+			out.m["deploy_target"] = strings.ToUpper(target)
+		}
+	} else if t == "volume" {
+		if _, ok := out.m["key"]; ok {
+			delete(out.m, "key")
+			keys := out.keys[:0]
+			for _, k := range out.keys {
+				if k != "key" {
+					keys = append(keys, k)
+				}
+			}
+			out.keys = keys
+		}
 	}
 	return out, nil
 }

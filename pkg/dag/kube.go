@@ -116,7 +116,7 @@ func (e *evaluator) model(n *node, class string) (any, error) {
 		attr := strings.TrimPrefix(*k.Name, "_") // _exec, _from
 		json, ok := m.snake[attr]
 		if !ok {
-			return nil, e.f.errAt(k.Value, fmt.Sprintf("%s has no argument %s (it takes %s)", class, *k.Name, strings.Join(m.order, ", ")))
+			return nil, e.f.errAt(&node{P: k.P}, fmt.Sprintf("%s has no argument %s (it takes %s)", class, *k.Name, strings.Join(m.order, ", ")))
 		}
 		v, err := e.eval(k.Value)
 		if err != nil {

@@ -29,13 +29,26 @@ def dotted(n):
 
 
 class Reader(object):
-    def __init__(self):
+    def __init__(self, lines):
+        self.lines = lines
         self.imports = {}
         self.binds = []
         self.scopes = [-1]
         self.dags = []
         self.groups = []
         self.tasks = []
+
+    # kwpos is the position of name=value; Python 3.8 gives only the value's.
+    def kwpos(self, k):
+        if hasattr(k, "lineno"):
+            return pos(k)
+        p = pos(k.value)
+        if k.arg and 0 < p[0] <= len(self.lines):
+            before = self.lines[p[0] - 1][:p[1]]
+            i = before.rfind(k.arg.encode())
+            if i >= 0 and before[i + len(k.arg):].strip() == b"=":
+                p[1] = i
+        return p
 
     # What a callee is: "kpo", "dag", "group" or None.
     def kind(self, func):
@@ -64,6 +77,10 @@ class Reader(object):
             if v is None or isinstance(v, (bool, str)) or (isinstance(v, (int, float)) and v == v and abs(v) != float("inf")):
                 return {"t": "c", "v": v, "p": p}
             return {"t": "x", "p": p}
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd)) and isinstance(n.operand, ast.Constant) \
+                and type(n.operand.value) in (int, float):
+            v = n.operand.value
+            return {"t": "c", "v": -v if isinstance(n.op, ast.USub) else v, "p": p}
         if isinstance(n, ast.Name):
             return {"t": "n", "id": n.id, "p": p}
         if isinstance(n, ast.Attribute):
@@ -71,7 +88,7 @@ class Reader(object):
         if isinstance(n, ast.Call):
             return {"t": "call", "f": self.ex(n.func), "fn": dotted(n.func),
                     "args": [self.ex(a) for a in n.args],
-                    "kw": [[k.arg, self.ex(k.value), pos(k.value)] for k in n.keywords], "p": p}
+                    "kw": [[k.arg, self.ex(k.value), self.kwpos(k)] for k in n.keywords], "p": p}
         if isinstance(n, ast.Dict):
             return {"t": "d", "kv": [[None if k is None else self.ex(k), self.ex(v)] for k, v in zip(n.keys, n.values)], "p": p}
         if isinstance(n, (ast.List, ast.Tuple)):
@@ -258,7 +275,8 @@ class Reader(object):
              "groups": ctx.get("groups", []), "p": pos(call)}
         if expand is not None:
             e = self.ex(expand)
-            t["expand"] = {"how": expand.func.attr, "args": e["args"], "kw": e["kw"], "p": pos(expand)}
+            t["expand"] = {"how": expand.func.attr, "args": e["args"], "kw": e["kw"],
+                           "p": pos(expand.args[0]) if expand.args else pos(expand)}
         self.tasks.append(t)
 
 
@@ -267,7 +285,7 @@ def main():
     out = {"version": "%d.%d" % sys.version_info[:2]}
     try:
         tree = ast.parse(src, "<dag>")
-        r = Reader()
+        r = Reader(src.splitlines())
         r.body(tree.body, 0, {}, False)
         out.update(binds=r.binds, scopes=r.scopes, dags=r.dags, groups=r.groups, tasks=r.tasks, imports=r.imports)
     except SyntaxError as e:

@@ -264,6 +264,28 @@ func (f *File) taskID(ev *evaluator, tk *taskEntry) (string, error) {
 	return prefix + id, nil
 }
 
+// taskDAG is the task's DAG: the enclosing with-block or @dag function,
+// else its dag= argument; -1 for none.
+func (f *File) taskDAG(ev *evaluator, tk *taskEntry) (int, error) {
+	if tk.DAG != nil {
+		return *tk.DAG, nil
+	}
+	es, err := ev.kwEntries(tk.Call.KW)
+	if err != nil {
+		return -1, err
+	}
+	if en := lastEntry(es, "dag"); en != nil {
+		v, err := en.value()
+		if err != nil {
+			return -1, err
+		}
+		if d, ok := v.(dagValue); ok {
+			return d.index, nil
+		}
+	}
+	return -1, nil
+}
+
 // Task turns the task with this id into a task file. id may be
 // DAG_ID:TASK_ID when several DAGs of the file have the task id.
 func (f *File) Task(id string, opts TaskOptions) (*Task, error) {
@@ -285,18 +307,9 @@ func (f *File) Task(id string, opts TaskOptions) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The DAG: the enclosing with-block or @dag function, else dag=.
-	dagIdx := -1
-	if tk.DAG != nil {
-		dagIdx = *tk.DAG
-	} else if en := lastEntry(explicit, "dag"); en != nil {
-		v, err := en.value()
-		if err != nil {
-			return nil, err
-		}
-		if d, ok := v.(dagValue); ok {
-			dagIdx = d.index
-		}
+	dagIdx, err := f.taskDAG(ev, tk)
+	if err != nil {
+		return nil, err
 	}
 	dagID, err := f.dagID(dagIdx)
 	if err != nil {

@@ -111,6 +111,7 @@ func (n *node) UnmarshalJSON(b []byte) error {
 type kwarg struct {
 	Name  *string
 	Value *node
+	P     pos // of name=value (of the value before Python 3.9)
 }
 
 func (k *kwarg) UnmarshalJSON(b []byte) error {
@@ -125,7 +126,13 @@ func (k *kwarg) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	k.Value = &node{}
-	return json.Unmarshal(raw[1], k.Value)
+	if err := json.Unmarshal(raw[1], k.Value); err != nil {
+		return err
+	}
+	if len(raw) > 2 {
+		return json.Unmarshal(raw[2], &k.P)
+	}
+	return nil
 }
 
 // bind is [scope, name, line, value or null, why it has no value].
