@@ -668,3 +668,41 @@ func yamlNode(v any) (*yamlv3.Node, error) {
 	}
 	return nil, fmt.Errorf("a %s is not a task file value", pyType(v))
 }
+
+// WithParams sets params in a task file written by Task (--param wins).
+func WithParams(data []byte, kvs [][2]string) ([]byte, error) {
+	var doc yamlv3.Node
+	if err := yamlv3.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yamlv3.MappingNode {
+		return nil, fmt.Errorf("the task file does not parse: %v", err)
+	}
+	root := doc.Content[0]
+	var params *yamlv3.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "params" {
+			params = root.Content[i+1]
+		}
+	}
+	if params == nil {
+		params = &yamlv3.Node{Kind: yamlv3.MappingNode}
+		root.Content = append(root.Content, &yamlv3.Node{Kind: yamlv3.ScalarNode, Tag: "!!str", Value: "params"}, params)
+	}
+	for _, kv := range kvs {
+		val := &yamlv3.Node{Kind: yamlv3.ScalarNode, Tag: "!!str", Value: kv[1]}
+		found := false
+		for i := 0; i+1 < len(params.Content); i += 2 {
+			if params.Content[i].Value == kv[0] {
+				params.Content[i+1], found = val, true
+			}
+		}
+		if !found {
+			params.Content = append(params.Content, &yamlv3.Node{Kind: yamlv3.ScalarNode, Tag: "!!str", Value: kv[0]}, val)
+		}
+	}
+	var b bytes.Buffer
+	enc := yamlv3.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), enc.Close()
+}

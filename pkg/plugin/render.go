@@ -64,7 +64,8 @@ creating anything.`,
 		},
 	}
 	o.task.addFlags(cmd.Flags())
-	cmd.Flags().StringVarP(&o.output, "output", "o", o.output, "Output format: yaml or json")
+	addDAGFlags(cmd, &o.task, o.Out)
+	cmd.Flags().StringVarP(&o.output, "output", "o", o.output, "Output format: yaml or json; task (with --dag): the equivalent task file")
 	cmd.Flags().StringVar(&o.dryRun, "dry-run", o.dryRun, "none or client: print the rendered pod; server: have the API server check it and print its answer")
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
 	return cmd
@@ -72,9 +73,9 @@ creating anything.`,
 
 func (o *renderOptions) validate(cmd *cobra.Command, args []string) error {
 	switch o.output {
-	case "yaml", "json":
+	case "yaml", "json", "task":
 	default:
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output %q: want yaml or json", o.output)}
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output %q: want yaml, json or task", o.output)}
 	}
 	switch o.dryRun {
 	case "none", "client", "server":
@@ -89,6 +90,9 @@ func (o *renderOptions) validate(cmd *cobra.Command, args []string) error {
 
 func (o *renderOptions) run(cmd *cobra.Command, args []string) error {
 	ctx := cmdContext(cmd)
+	if o.output == "task" {
+		return printDAGTask(ctx, o.Out, &o.task, cmd.Flags(), args)
+	}
 	pod, _, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
 	if err != nil {
 		return err
