@@ -127,13 +127,12 @@ func runReader(ctx context.Context, path string, src []byte, opts Options) ([]by
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	// -I: isolated (no user site, no PYTHON* variables, the cwd not on the path);
-	// -S: no site module; -B: no bytecode written.
+	// -I: isolated (no user site, no PYTHON* variables, the cwd not on the
+	// path); -S: no site module; -B: no bytecode written. The answer is ASCII.
 	cmd := exec.CommandContext(ctx, bin, "-I", "-S", "-B", "-c", readerScript)
 	cmd.Stdin = bytes.NewReader(src)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = []string{"PYTHONIOENCODING=utf-8"}
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return nil, &Error{File: path, Msg: fmt.Sprintf("%s did not read the file within %s", py, timeout)}
