@@ -9,12 +9,14 @@ package dag
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed"
-	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -30,6 +32,9 @@ type Options struct {
 	Python string
 	// Timeout bounds the interpreter; default 20s.
 	Timeout time.Duration
+	// NoCache reads the file with the interpreter even when its answer for
+	// the same bytes is in the cache (also: PODTASK_DAG_CACHE=off).
+	NoCache bool
 }
 
 // Error is a refusal or a problem in the DAG file: where, what, and what to do.
@@ -95,13 +100,11 @@ func Read(ctx context.Context, path string, src []byte, opts Options) (*File, er
 	if err != nil {
 		return nil, err
 	}
-	var t tree
-	dec := json.NewDecoder(bytes.NewReader(out))
-	dec.UseNumber()
-	if err := dec.Decode(&t); err != nil {
-		return nil, &Error{File: path, Msg: "the Python reader's answer is not JSON: " + err.Error()}
+	t, err := decodeTree(out)
+	if err != nil {
+		return nil, &Error{File: path, Msg: "the Python reader's answer has an " + err.Error()}
 	}
-	f := &File{Path: path, src: src, tree: &t}
+	f := &File{Path: path, src: src, tree: t}
 	if t.Error != nil {
 		return nil, &Error{File: path, Line: t.Error.Line, Col: t.Error.Col, Msg: "invalid Python (" + t.Version + "): " + t.Error.Msg}
 	}
@@ -120,6 +123,13 @@ func runReader(ctx context.Context, path string, src []byte, opts Options) ([]by
 	bin, err := exec.LookPath(py)
 	if err != nil {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("--dag needs %s (Python 3.8 or newer) to read the file, without running it; install it or set PODTASK_PYTHON", py)}
+	}
+	cache := ""
+	if !opts.NoCache && os.Getenv("PODTASK_DAG_CACHE") != "off" {
+		cache = cachePath(bin, src)
+		if out, err := os.ReadFile(cache); err == nil && bytes.HasPrefix(out, []byte("H\t")) {
+			return out, nil
+		}
 	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
@@ -146,7 +156,63 @@ func runReader(ctx context.Context, path string, src []byte, opts Options) ([]by
 		}
 		return nil, &Error{File: path, Msg: fmt.Sprintf("%s could not read the file (Python 3.8 or newer is needed): %s", py, msg)}
 	}
+	if cache != "" {
+		writeCache(cache, stdout.Bytes())
+	}
 	return stdout.Bytes(), nil
+}
+
+// The reader's answer depends only on the file's bytes, the interpreter
+// and the reader: it is kept in the user's cache directory under their
+// hash, so that running a task of an unchanged file again costs no Python.
+const cacheEntries = 64
+
+func cachePath(bin string, src []byte) string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(readerScript), []byte(bin), src} {
+		h.Write(part)
+		h.Write([]byte{0})
+	}
+	return filepath.Join(dir, "kubectl-podtask", "dag", hex.EncodeToString(h.Sum(nil))[:40])
+}
+
+// writeCache stores an answer (atomically) and keeps the newest entries only.
+func writeCache(path string, out []byte) {
+	dir := filepath.Dir(path)
+	if os.MkdirAll(dir, 0o700) != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(out)
+	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), path) != nil {
+		_ = os.Remove(tmp.Name())
+		return
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) <= cacheEntries {
+		return
+	}
+	type aged struct {
+		name string
+		mod  time.Time
+	}
+	var all []aged
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil {
+			all = append(all, aged{e.Name(), info.ModTime()})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].mod.After(all[j].mod) })
+	for _, a := range all[min(cacheEntries, len(all)):] {
+		_ = os.Remove(filepath.Join(dir, a.name))
+	}
 }
 
 // taskRefs lists the tasks with their ids where they are known.

@@ -17,7 +17,7 @@ import (
 
 func load(t *testing.T, name string) *File {
 	t.Helper()
-	f, err := Load(context.Background(), filepath.Join("testdata", name), Options{})
+	f, err := Load(context.Background(), filepath.Join("testdata", name), Options{NoCache: true})
 	if err != nil {
 		t.Fatalf("Load(%s): %v", name, err)
 	}
@@ -205,9 +205,33 @@ func TestSnakeCase(t *testing.T) {
 }
 
 func TestInvalidPythonIsOneLine(t *testing.T) {
-	_, err := Read(context.Background(), "bad.py", []byte("x = 1\ndef f(:\n"), Options{})
+	_, err := Read(context.Background(), "bad.py", []byte("x = 1\ndef f(:\n"), Options{NoCache: true})
 	if err == nil || !strings.HasPrefix(err.Error(), "bad.py:2:") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestCache(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	src, _ := os.ReadFile("testdata/xcom.py")
+	first, err := Read(context.Background(), "xcom.py", src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second read of the same bytes needs no interpreter at all.
+	second, err := Read(context.Background(), "xcom.py", src, Options{Python: "python3"})
+	if err != nil || !reflect.DeepEqual(first.IDs(), second.IDs()) {
+		t.Fatalf("cached read: %v, %v", second, err)
+	}
+	p, _ := exec.LookPath("python3")
+	if _, err := os.Stat(cachePath(p, src)); err != nil {
+		t.Fatalf("no cache entry: %v", err)
+	}
+	// Other bytes are read anew.
+	changed, err := Read(context.Background(), "xcom.py", append(src, []byte("\nKubernetesPodOperator(task_id=\"more\")\n")...), Options{})
+	if err != nil || len(changed.IDs()) != 2 {
+		t.Fatalf("changed file: %v, %v", changed, err)
 	}
 }
 
@@ -223,7 +247,7 @@ func TestNeverRunsTheFile(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "ran")
 	src := "import os\nopen(" + `"` + marker + `"` + ", 'w').write('x')\nos.system('touch " + marker + "')\n" +
 		"raise SystemExit(3)\n"
-	if _, err := Read(context.Background(), "side_effects.py", []byte(src), Options{}); err != nil {
+	if _, err := Read(context.Background(), "side_effects.py", []byte(src), Options{NoCache: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(marker); err == nil {
@@ -261,7 +285,7 @@ func TestPythonVersions(t *testing.T) {
 			if versionLess(version, requiredPython(src)) {
 				continue
 			}
-			f, err := Read(context.Background(), file, src, Options{Python: py})
+			f, err := Read(context.Background(), file, src, Options{Python: py, NoCache: true})
 			if err != nil {
 				t.Errorf("Python %s, %s: %v", version, file, err)
 				continue

@@ -290,10 +290,10 @@ func (e *evaluator) name(n *node) (any, error) {
 	if b == nil {
 		return nil, e.f.errAt(n, "is not defined in this file (Airflow would fail with NameError); define it at module level")
 	}
-	if b.Value == nil {
+	if b.Value() == nil {
 		return nil, e.f.errAt(n, unboundMsg(b))
 	}
-	return e.at(b.Scope, b.Line).eval(b.Value)
+	return e.at(b.Scope, b.Line).eval(b.Value())
 }
 
 func unboundMsg(b *bind) string {

@@ -3,7 +3,6 @@ package dag
 import (
 	"fmt"
 	"reflect"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -77,17 +76,24 @@ func walkModel(t reflect.Type) {
 	sort.Strings(m.order)
 }
 
-var (
-	snake1 = regexp.MustCompile(`([A-Z]+)([A-Z][a-z])`)
-	snake2 = regexp.MustCompile(`([a-z0-9])([A-Z])`)
-)
-
-// snakeCase is the Python client's attribute name for a JSON field name:
-// hostIP -> host_ip, podIPs -> pod_i_ps.
+// snakeCase is the Python client's attribute name for a JSON field name
+// (its generator's two rules: ([A-Z]+)([A-Z][a-z]) and ([a-z0-9])([A-Z])
+// get a "_" between): hostIP -> host_ip, podIPs -> pod_i_ps.
 func snakeCase(s string) string {
-	s = snake1.ReplaceAllString(s, "${1}_${2}")
-	s = snake2.ReplaceAllString(s, "${1}_${2}")
-	return strings.ToLower(s)
+	upper := func(c byte) bool { return c >= 'A' && c <= 'Z' }
+	lowerOrDigit := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i > 0 && upper(c) && (lowerOrDigit(s[i-1]) || upper(s[i-1]) && i+1 < len(s) && s[i+1] >= 'a' && s[i+1] <= 'z') {
+			b.WriteByte('_')
+		}
+		if upper(c) {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // model builds k8s.V1Xxx(...) as its JSON object.

@@ -37,6 +37,13 @@ class Reader(object):
         self.dags = []
         self.groups = []
         self.tasks = []
+        self.kpo_names = [KPO.encode()]
+
+    # mentions says whether a statement's lines name the operator at all.
+    def mentions(self, n):
+        end = getattr(n, "end_lineno", None) or len(self.lines)
+        seg = b"\n".join(self.lines[n.lineno - 1:end])
+        return any(k in seg for k in self.kpo_names)
 
     # kwpos is the position of name=value; Python 3.8 gives only the value's.
     def kwpos(self, k):
@@ -86,7 +93,7 @@ class Reader(object):
         if isinstance(n, ast.Attribute):
             return {"t": "a", "v": self.ex(n.value), "a": n.attr, "p": p}
         if isinstance(n, ast.Call):
-            return {"t": "call", "f": self.ex(n.func), "fn": dotted(n.func),
+            return {"t": "call", "fn": dotted(n.func),
                     "args": [self.ex(a) for a in n.args],
                     "kw": [[k.arg, self.ex(k.value), self.kwpos(k)] for k in n.keywords], "p": p}
         if isinstance(n, ast.Dict):
@@ -148,7 +155,12 @@ class Reader(object):
         line = s.lineno
         why = "conditional" if cond else ""
         if isinstance(s, ast.Assign):
+            before = len(self.tasks)
             self.scan(s.value, scope, ctx)
+            if len(self.tasks) > before:  # a task: its call is read once, as a task
+                for t in s.targets:
+                    self.names_in(scope, t, line, "task")
+                return
             if isinstance(s.value, ast.Call) and self.kind(s.value.func) == "dag":
                 i = self.dag_entry(s.value, None, "call", line)
                 for t in s.targets:
@@ -219,6 +231,8 @@ class Reader(object):
                     full = (mod + "." if mod else "") + a.name
                 if local != "*":
                     self.imports[local] = full
+                    if full.rsplit(".", 1)[-1] == KPO and local != KPO:
+                        self.kpo_names.append(local.encode())
                     self.binds.append([scope, local, line, None, "import:" + (mod or a.name)])
         elif isinstance(s, (ast.For, getattr(ast, "AsyncFor", ast.For))):
             self.scan(s.iter, scope, ctx)
@@ -249,24 +263,27 @@ class Reader(object):
 
     # scan finds the operator calls in an expression.
     def scan(self, e, scope, ctx):
+        if not self.mentions(e):
+            return
         stack = [e]
-        seen = set()
         while stack:
             n = stack.pop()
             if isinstance(n, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
                 continue
-            if isinstance(n, ast.Call) and id(n) not in seen:
+            if isinstance(n, ast.Call):
                 f = n.func
                 # KPO.partial(...).expand(...) / .expand_kwargs(...)
                 if isinstance(f, ast.Attribute) and f.attr in ("expand", "expand_kwargs") and isinstance(f.value, ast.Call):
                     inner = f.value
                     if isinstance(inner.func, ast.Attribute) and inner.func.attr == "partial" and self.kind(inner.func.value) == "kpo":
                         self.task(inner, scope, ctx, True, n)
-                        seen.add(id(inner))
+                        continue
                 elif isinstance(f, ast.Attribute) and f.attr == "partial" and self.kind(f.value) == "kpo":
                     self.task(n, scope, ctx, True, None)
+                    continue
                 elif self.kind(f) == "kpo":
                     self.task(n, scope, ctx, False, None)
+                    continue
             stack.extend(ast.iter_child_nodes(n))
 
     def task(self, call, scope, ctx, partial, expand):
@@ -280,19 +297,36 @@ class Reader(object):
         self.tasks.append(t)
 
 
+def dumps(v):
+    return json.dumps(v, separators=(",", ":"))
+
+
+# The answer is one line per item, so that pkg/dag decodes only what the
+# task asked for needs: "H" the header, "B" a binding (scope, name, line,
+# why, value), "T" a task (what its id and DAG need, then its whole call).
 def main():
     src = sys.stdin.buffer.read()
-    out = {"version": "%d.%d" % sys.version_info[:2]}
+    head = {"version": "%d.%d" % sys.version_info[:2]}
+    out = []
     try:
         tree = ast.parse(src, "<dag>")
         r = Reader(src.splitlines())
         r.body(tree.body, 0, {}, False)
-        out.update(binds=r.binds, scopes=r.scopes, dags=r.dags, groups=r.groups, tasks=r.tasks, imports=r.imports)
+        head.update(scopes=r.scopes, dags=r.dags, groups=r.groups, imports=r.imports)
+        for b in r.binds:
+            out.append("B\t%d\t%s\t%d\t%s\t%s" % (b[0], b[1], b[2], b[4], dumps(b[3])))
+        for t in r.tasks:
+            kw = t["call"]["kw"]
+            meta = {"scope": t["scope"], "dag": t["dag"], "groups": t["groups"], "p": t["p"],
+                    "kw": [k for k in kw if k[0] in ("task_id", "dag") or k[0] is None]}
+            out.append("T\t%s\t%s" % (dumps(meta), dumps(t)))
     except SyntaxError as e:
-        out["error"] = {"line": e.lineno or 0, "col": e.offset or 0, "msg": e.msg or "invalid syntax"}
+        head["error"] = {"line": e.lineno or 0, "col": e.offset or 0, "msg": e.msg or "invalid syntax"}
     except (ValueError, RecursionError, MemoryError) as e:
-        out["error"] = {"line": 0, "col": 0, "msg": type(e).__name__ + ": " + str(e).splitlines()[0] if str(e) else type(e).__name__}
-    sys.stdout.write(json.dumps(out, separators=(",", ":")))
+        head["error"] = {"line": 0, "col": 0, "msg": type(e).__name__ + (": " + str(e).splitlines()[0] if str(e) else "")}
+    if "error" in head:
+        out = []
+    sys.stdout.write("H\t" + dumps(head) + "\n" + "".join(line + "\n" for line in out))
 
 
 main()

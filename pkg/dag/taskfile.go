@@ -111,10 +111,10 @@ func (e *evaluator) entries(n *node) ([]entry, error) {
 		if b == nil {
 			return nil, e.f.errAt(n, "is not defined in this file (Airflow would fail with NameError); define it at module level")
 		}
-		if b.Value == nil {
+		if b.Value() == nil {
 			return nil, e.f.errAt(n, unboundMsg(b))
 		}
-		return e.at(b.Scope, b.Line).entries(b.Value)
+		return e.at(b.Scope, b.Line).entries(b.Value())
 	case "call":
 		if name, _ := e.callee(n); name == "dict" && len(n.Args) <= 1 {
 			var out []entry
@@ -294,6 +294,9 @@ func (f *File) Task(id string, opts TaskOptions) (*Task, error) {
 		return nil, err
 	}
 	tk := &f.tree.Tasks[ref.index]
+	if err := tk.full(); err != nil {
+		return nil, &Error{File: f.Path, Msg: "the Python reader's answer is not JSON: " + err.Error()}
+	}
 	b := &budget{}
 	ev := f.evaluator(tk.Scope, tk.P.line(), b)
 	if len(tk.Call.Args) > 0 {
