@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -73,7 +74,7 @@ func TestDAGTasks(t *testing.T) {
 			}
 			b, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": pod.Labels, "annotations": pod.Annotations}, "spec": pod.Spec})
 			var ran map[string]any
-			_ = json.Unmarshal([]byte(strings.ReplaceAll(string(b), sum.RunID, "RUN-ID")), &ran)
+			_ = json.Unmarshal([]byte(timestamps.ReplaceAllString(strings.ReplaceAll(string(b), sum.RunID, "RUN-ID"), "TIME")), &ran)
 			// Every field of the hand-written task's pod is on the pod that ran
 			// (which also has the API server's defaults).
 			subsetFields(t, "the pod that ran", "", normalise(t, want), ran, true)
@@ -98,7 +99,7 @@ func renderJSON(t *testing.T, args ...string) map[string]any {
 }
 
 // normalise drops what differs from one render to the next (the pod name,
-// the run id) and keeps the labels, the annotations and the spec.
+// the run id, the time) and keeps the labels, the annotations and the spec.
 func normalise(t *testing.T, pod map[string]any) map[string]any {
 	t.Helper()
 	meta, _ := pod["metadata"].(map[string]any)
@@ -111,9 +112,12 @@ func normalise(t *testing.T, pod map[string]any) map[string]any {
 		s = strings.ReplaceAll(s, strings.ToLower(runID), "RUN-ID")
 	}
 	var m map[string]any
-	_ = json.Unmarshal([]byte(s), &m)
+	_ = json.Unmarshal([]byte(timestamps.ReplaceAllString(s, "TIME")), &m)
 	return m
 }
+
+// timestamps are {{ .ts }} and {{ .ts_nodash }}: seconds apart from one render to the next.
+var timestamps = regexp.MustCompile(`\d{8}T\d{6}|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|\+00:00)`)
 
 func sameFields(t *testing.T, what string, want, got map[string]any) {
 	t.Helper()
