@@ -107,7 +107,9 @@ with DAG("big", default_args=default_args, start_date=datetime(2024, 1, 1), sche
 	return b.String()
 }
 
-// P7: render --dag against render -f on the same task.
+// P7: render --dag against render -f on the same task. The reader's answer
+// for an unchanged file comes from its cache (as when a user runs a task
+// again); the second row reads the file with python3 every time.
 func (b *bench) p7DAG(ctx context.Context) error {
 	dir := filepath.Join(b.root, "bench", "out", "dag")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -132,9 +134,15 @@ func (b *bench) p7DAG(ctx context.Context) error {
 	if n := strings.Count(list.Stdout, "\n") - 1; n != dagTasks {
 		return fmt.Errorf("the DAG lists %d tasks, want %d", n, dagTasks)
 	}
-	var ds, fs sample
-	for i := -1; i < b.nStart; i++ { // i == -1 warms the page cache
+	var ds, cs, fs sample
+	for i := -1; i < b.nStart; i++ { // i == -1 warms the page cache (and the reader's cache)
 		dr, err := mustRun(ctx, b.podtask("render", "--dag", dagFile, "--task-id", "task_25"))
+		if err != nil {
+			return err
+		}
+		cold := b.podtask("render", "--dag", dagFile, "--task-id", "task_25")
+		cold.Env = append(cold.Env, "PODTASK_DAG_CACHE=off")
+		cr, err := mustRun(ctx, cold)
 		if err != nil {
 			return err
 		}
@@ -143,7 +151,7 @@ func (b *bench) p7DAG(ctx context.Context) error {
 			return err
 		}
 		if i >= 0 {
-			ds, fs = append(ds, ms(dr.Wall)), append(fs, ms(fr.Wall))
+			ds, cs, fs = append(ds, ms(dr.Wall)), append(cs, ms(cr.Wall)), append(fs, ms(fr.Wall))
 		}
 	}
 	py := os.Getenv("PODTASK_PYTHON")
@@ -158,6 +166,10 @@ func (b *bench) p7DAG(ctx context.Context) error {
 			strings.Count(src, "\n"), dagTasks, where, strings.TrimSpace(string(version))),
 		Podtask: ds.summary("%.1f", "ms"), Kubectl: fs.summary("%.1f", "ms") + " (`render -f`)", Ratio: fmt.Sprintf("%.2f×", ratio),
 		Goal: "≤ 2× and < 100 ms", Holds: yesNo(ratio <= 2 && ds.median() < 100), N: itoa(len(ds)),
+	}, row{
+		Metric:  "P7 the same, a changed file (`PODTASK_DAG_CACHE=off`: python3 reads it each time; information)",
+		Podtask: cs.summary("%.1f", "ms"), Kubectl: fs.summary("%.1f", "ms") + " (`render -f`)", Ratio: fmt.Sprintf("%.2f×", cs.median()/fs.median()),
+		N: itoa(len(cs)),
 	})
 	return nil
 }

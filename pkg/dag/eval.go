@@ -237,6 +237,9 @@ func (e *evaluator) eval(n *node) (any, error) {
 				return nil, err
 			}
 		}
+		if d := dottedNode(n); d == "os.environ" || strings.HasPrefix(d, "os.environ.") {
+			return nil, e.f.errAt(n, "an environment variable of the machine that runs Airflow is not read; "+hint)
+		}
 		return nil, e.f.errAt(n, "an attribute is not evaluated; "+hint)
 	}
 	return nil, e.f.errAt(n, "this expression is not evaluated (only literals, names bound in this file, k8s.V1... models, Secret(...), dicts, lists, + and f-strings are); "+hint)
@@ -532,6 +535,21 @@ func pyType(v any) string {
 		return "dict"
 	}
 	return "object"
+}
+
+// dottedNode is a.b.c for a chain of attributes on a name, else "".
+func dottedNode(n *node) string {
+	switch n.T {
+	case "n":
+		return n.ID
+	case "a":
+		if n.sub != nil {
+			if d := dottedNode(n.sub); d != "" {
+				return d + "." + n.A
+			}
+		}
+	}
+	return ""
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

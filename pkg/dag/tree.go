@@ -48,6 +48,7 @@ type node struct {
 	T    string
 	V    any    // the constant, for c
 	ID   string // the name, for n
+	A    string // the attribute, for a
 	Fn   *string
 	Args []*node
 	KW   []kwarg
@@ -281,6 +282,7 @@ func toNode(v any) *node {
 		n.ID = str(m["id"])
 	case "a", "star", "fv":
 		n.sub = toNode(m["v"])
+		n.A = str(m["a"])
 		n.Conv = num(m["conv"])
 		n.Spec = m["spec"] == true
 	case "sub":
