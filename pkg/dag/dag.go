@@ -106,7 +106,11 @@ func Read(ctx context.Context, path string, src []byte, opts Options) (*File, er
 	}
 	f := &File{Path: path, src: src, tree: t}
 	if t.Error != nil {
-		return nil, &Error{File: path, Line: t.Error.Line, Col: t.Error.Col, Msg: "invalid Python (" + t.Version + "): " + t.Error.Msg}
+		msg := "invalid Python (" + t.Version + "): " + t.Error.Msg
+		if t.Error.Line == 0 {
+			msg = "Python " + t.Version + ": " + t.Error.Msg
+		}
+		return nil, &Error{File: path, Line: t.Error.Line, Col: t.Error.Col, Msg: msg}
 	}
 	f.Tasks = f.taskRefs()
 	return f, nil

@@ -308,7 +308,12 @@ def main():
     src = sys.stdin.buffer.read()
     head = {"version": "%d.%d" % sys.version_info[:2]}
     out = []
+    if sys.version_info < (3, 8):
+        head["error"] = {"line": 0, "col": 0, "msg": "Python 3.8 or newer is needed to read DAG files; set PODTASK_PYTHON"}
+        src = b""
     try:
+        if "error" in head:
+            raise ValueError("old")
         tree = ast.parse(src, "<dag>")
         r = Reader(src.splitlines())
         r.body(tree.body, 0, {}, False)
@@ -323,7 +328,8 @@ def main():
     except SyntaxError as e:
         head["error"] = {"line": e.lineno or 0, "col": e.offset or 0, "msg": e.msg or "invalid syntax"}
     except (ValueError, RecursionError, MemoryError) as e:
-        head["error"] = {"line": 0, "col": 0, "msg": type(e).__name__ + (": " + str(e).splitlines()[0] if str(e) else "")}
+        if "error" not in head:
+            head["error"] = {"line": 0, "col": 0, "msg": type(e).__name__ + (": " + str(e).splitlines()[0] if str(e) else "")}
     if "error" in head:
         out = []
     sys.stdout.write("H\t" + dumps(head) + "\n" + "".join(line + "\n" for line in out))

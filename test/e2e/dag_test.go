@@ -82,6 +82,27 @@ func TestDAGTasks(t *testing.T) {
 	}
 }
 
+// The README's DAG example runs as the README shows.
+func TestDAGExample(t *testing.T) {
+	e2eutil.Kubeconfig(t)
+	t.Parallel()
+	file := repoFile(t, "examples/dag.py")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", "run", "--dag", file, "--task-id", "write-xcom", "--xcom-out", "-", "-n", e2eutil.Namespace)
+	if code != 0 || strings.TrimSpace(stdout) != "[1,2,3,4]" {
+		t.Errorf("write-xcom: exit %d, XCom %q\n%s", code, stdout, stderr)
+	}
+	stdout, stderr, code = e2eutil.RunPlugin(t, ctx, "", "run", "--dag", file, "--task-id", "report", "--param", "table=orders", "-n", e2eutil.Namespace)
+	if code != 0 || !strings.Contains(stdout, "report on orders for "+time.Now().UTC().Format("2006-01-02")[:4]) || !strings.Contains(stdout, "in DAG reports") {
+		t.Errorf("report: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	stdout, _, code = e2eutil.RunPlugin(t, ctx, "", "render", "--dag", file)
+	if code != 0 || !strings.Contains(stdout, "write-xcom") || !strings.Contains(stdout, "report") {
+		t.Errorf("listing: exit %d\n%s", code, stdout)
+	}
+}
+
 // renderJSON renders with args and returns the pod as JSON values.
 func renderJSON(t *testing.T, args ...string) map[string]any {
 	t.Helper()
