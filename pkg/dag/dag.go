@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -129,7 +130,14 @@ func runReader(ctx context.Context, path string, src []byte, opts Options) ([]by
 		return nil, &Error{File: path, Msg: fmt.Sprintf("--dag needs %s (Python 3.8 or newer) to read the file, without running it; install it or set PODTASK_PYTHON", py)}
 	}
 	cache := ""
+	args := []string{"-I", "-S", "-B", "-c", readerScript}
 	if !opts.NoCache && os.Getenv("PODTASK_DAG_CACHE") != "off" {
+		if script := readerFile(); script != "" {
+			// Imported from a file, so that Python keeps its bytecode: the
+			// reader is not compiled again on each run.
+			mod := strings.TrimSuffix(filepath.Base(script), ".py")
+			args = []string{"-I", "-S", "-c", "import sys; sys.path.insert(0, " + strconv.Quote(filepath.Dir(script)) + "); import " + mod}
+		}
 		cache = cachePath(bin, src)
 		if out, err := os.ReadFile(cache); err == nil && bytes.HasPrefix(out, []byte("H\t")) {
 			return out, nil
@@ -141,9 +149,10 @@ func runReader(ctx context.Context, path string, src []byte, opts Options) ([]by
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	// -I: isolated (no user site, no PYTHON* variables, the cwd not on the
-	// path); -S: no site module; -B: no bytecode written. The answer is ASCII.
-	cmd := exec.CommandContext(ctx, bin, "-I", "-S", "-B", "-c", readerScript)
+	// -I: isolated (no user site, no PYTHON* variables, neither the cwd nor
+	// the script's directory on the path); -S: no site module; -B: no
+	// bytecode written. The answer is ASCII.
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdin = bytes.NewReader(src)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -182,6 +191,33 @@ func cachePath(bin string, src []byte) string {
 		h.Write([]byte{0})
 	}
 	return filepath.Join(dir, "kubectl-podtask", "dag", hex.EncodeToString(h.Sum(nil))[:40])
+}
+
+// readerFile is read.py in the user cache directory (written when missing
+// or changed), or "" when it cannot be written.
+func readerFile() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(readerScript))
+	path := filepath.Join(dir, "kubectl-podtask", "dag-reader", "read_"+hex.EncodeToString(sum[:6])+".py")
+	if got, err := os.ReadFile(path); err == nil && string(got) == readerScript {
+		return path
+	}
+	if os.MkdirAll(filepath.Dir(path), 0o700) != nil {
+		return ""
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return ""
+	}
+	_, werr := tmp.WriteString(readerScript)
+	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), path) != nil {
+		_ = os.Remove(tmp.Name())
+		return ""
+	}
+	return path
 }
 
 // writeCache stores an answer (atomically) and keeps the newest entries only.
