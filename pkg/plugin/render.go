@@ -66,7 +66,8 @@ creating anything.`,
 		},
 	}
 	o.task.addFlags(cmd.Flags())
-	cmd.Flags().StringVarP(&o.output, "output", "o", o.output, "Output format: yaml, json, or airflow (the task as a KubernetesPodOperator call for a DAG)")
+	addDAGFlags(cmd, &o.task, o.Out)
+	cmd.Flags().StringVarP(&o.output, "output", "o", o.output, "Output format: yaml, json, airflow (the task as a KubernetesPodOperator call for a DAG), or task (with --dag: the equivalent task file)")
 	cmd.Flags().StringVar(&o.dryRun, "dry-run", o.dryRun, "none or client: print the rendered pod; server: have the API server check it and print its answer")
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
 	return cmd
@@ -74,13 +75,13 @@ creating anything.`,
 
 func (o *renderOptions) validate(cmd *cobra.Command, args []string) error {
 	switch o.output {
-	case "yaml", "json":
+	case "yaml", "json", "task":
 	case "airflow":
 		if o.dryRun == "server" {
 			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output airflow prints the task, not the pod: drop --dry-run=server")}
 		}
 	default:
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output %q: want yaml, json or airflow", o.output)}
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output %q: want yaml, json, airflow or task", o.output)}
 	}
 	switch o.dryRun {
 	case "none", "client", "server":
@@ -96,6 +97,9 @@ func (o *renderOptions) validate(cmd *cobra.Command, args []string) error {
 func (o *renderOptions) run(cmd *cobra.Command, args []string) error {
 	ctx := cmdContext(cmd)
 	o.task.warnOut = o.ErrOut
+	if o.output == "task" {
+		return printDAGTask(ctx, o.Out, &o.task, cmd.Flags(), args)
+	}
 	pod, _, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
 	if err != nil {
 		return err

@@ -80,6 +80,7 @@ started; 76 XCom could not be read; 130 interrupted.`,
 		},
 	}
 	o.task.addFlags(cmd.Flags())
+	addDAGFlags(cmd, &o.task, streams.Out)
 	o.follow.addFlags(cmd.Flags())
 	o.interactive.addFlags(cmd.Flags())
 	o.kubectl.addFlags(cmd.Flags())

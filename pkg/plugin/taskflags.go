@@ -27,6 +27,7 @@ import (
 // replaces (or, for lists and maps, extends) what the file says.
 type taskFlags struct {
 	filename string
+	dag      dagFlags // --dag, --task-id (dagflags.go)
 
 	image, name, containerName           string
 	cmds, arguments                      []string
@@ -95,6 +96,12 @@ func (o *taskFlags) toTask(fs *pflag.FlagSet, args []string) (*render.Task, erro
 	if o.filename != "" {
 		var err error
 		if t, err = o.loadFile(); err != nil {
+			return nil, err
+		}
+	}
+	if o.dag.file != "" {
+		var err error
+		if t, err = o.loadDAG(fs, len(args) > 0); err != nil {
 			return nil, err
 		}
 	}
