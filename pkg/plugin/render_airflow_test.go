@@ -113,3 +113,20 @@ func TestTemplateNamespaceWhenNoneGiven(t *testing.T) {
 		}
 	}
 }
+
+func TestRunNothingSaysImage(t *testing.T) {
+	kc := testKubeconfig(t, "http://127.0.0.1:1")
+	flags := genericclioptions.NewConfigFlags(false)
+	streams := DefaultStreams()
+	var out, errOut bytes.Buffer
+	streams.Out, streams.ErrOut = &out, &errOut
+	root := &cobra.Command{Use: "podtask", SilenceErrors: true, SilenceUsage: true}
+	flags.AddFlags(root.PersistentFlags())
+	root.AddCommand(newCmdRun(flags, streams))
+	root.SetArgs([]string{"run", "--kubeconfig", kc})
+	err := root.Execute()
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Code != ExitUsage || !strings.HasPrefix(err.Error(), "image: is required") {
+		t.Errorf("run with nothing: %v", err)
+	}
+}
