@@ -68,7 +68,8 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// File is a DAG file as read: its KubernetesPodOperator tasks.
+// File is a DAG file as read: its KubernetesPodOperator tasks. It is not
+// safe for concurrent use (values are decoded when first used).
 type File struct {
 	Path string
 	src  []byte

@@ -9,20 +9,33 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 )
 
+// load reads a test DAG, once per test binary (Task does not change a File).
 func load(t *testing.T, name string) *File {
 	t.Helper()
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	if f := loaded[name]; f != nil {
+		return f
+	}
 	f, err := Load(context.Background(), filepath.Join("testdata", name), Options{NoCache: true})
 	if err != nil {
 		t.Fatalf("Load(%s): %v", name, err)
 	}
+	loaded[name] = f
 	return f
 }
+
+var (
+	loadMu sync.Mutex
+	loaded = map[string]*File{}
+)
 
 func renderJSON(t *testing.T, task *render.Task) string {
 	t.Helper()
@@ -272,17 +285,19 @@ func TestPythonVersions(t *testing.T) {
 	if len(pythons) == 0 {
 		t.Skip("no python3.X on PATH and no PODTASK_TEST_PYTHONS")
 	}
+	versions := map[string]string{} // interpreter -> its version, for those that run
+	for _, py := range pythons {
+		if out, err := exec.Command(py, "-c", "import sys; print('%d.%d' % sys.version_info[:2])").Output(); err == nil {
+			versions[py] = strings.TrimSpace(string(out)) // else a pyenv shim of a version not selected
+		}
+	}
 	files, _ := filepath.Glob("testdata/*.py")
 	for _, file := range files {
 		src, _ := os.ReadFile(file)
 		ref, refVersion := "", ""
 		for _, py := range pythons {
-			out, err := exec.Command(py, "-c", "import sys; print('%d.%d' % sys.version_info[:2])").Output()
-			if err != nil {
-				continue // a pyenv shim of a version that is not selected
-			}
-			version := strings.TrimSpace(string(out))
-			if versionLess(version, requiredPython(src)) {
+			version, ok := versions[py]
+			if !ok || versionLess(version, requiredPython(src)) {
 				continue
 			}
 			f, err := Read(context.Background(), file, src, Options{Python: py, NoCache: true})

@@ -76,3 +76,13 @@ func TestRenderDAGOutputTask(t *testing.T) {
 		t.Errorf("-o task without --dag: %v", err)
 	}
 }
+
+func TestDAGFlagsComplete(t *testing.T) {
+	words, directive := complete(t, "run", "--dag", testDAGs+"taskflow.py", "--task-id", "")
+	if strings.Join(words, ",") != "extract,load,publish.upload" || !strings.HasPrefix(directive, ":4") {
+		t.Errorf("--task-id completes %v %s", words, directive)
+	}
+	if words, _ := complete(t, "render", "--dag", ""); strings.Join(words, ",") != "py" {
+		t.Errorf("--dag completes %v", words)
+	}
+}
