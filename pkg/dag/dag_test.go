@@ -16,9 +16,18 @@ import (
 	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 )
 
+// requirePython skips a test that reads DAG files where python3 is missing.
+func requirePython(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not on PATH; --dag needs it")
+	}
+}
+
 // load reads a test DAG, once per test binary (Task does not change a File).
 func load(t *testing.T, name string) *File {
 	t.Helper()
+	requirePython(t)
 	loadMu.Lock()
 	defer loadMu.Unlock()
 	if f := loaded[name]; f != nil {
@@ -218,6 +227,7 @@ func TestSnakeCase(t *testing.T) {
 }
 
 func TestInvalidPythonIsOneLine(t *testing.T) {
+	requirePython(t)
 	_, err := Read(context.Background(), "bad.py", []byte("x = 1\ndef f(:\n"), Options{NoCache: true})
 	if err == nil || !strings.HasPrefix(err.Error(), "bad.py:2:") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("err = %v", err)
@@ -225,6 +235,7 @@ func TestInvalidPythonIsOneLine(t *testing.T) {
 }
 
 func TestCache(t *testing.T) {
+	requirePython(t)
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
 	src, _ := os.ReadFile("testdata/xcom.py")
@@ -257,6 +268,7 @@ func TestWithoutPython(t *testing.T) {
 
 // The file is read, never run: its module-level code has no effect.
 func TestNeverRunsTheFile(t *testing.T) {
+	requirePython(t)
 	marker := filepath.Join(t.TempDir(), "ran")
 	src := "import os\nopen(" + `"` + marker + `"` + ", 'w').write('x')\nos.system('touch " + marker + "')\n" +
 		"raise SystemExit(3)\n"

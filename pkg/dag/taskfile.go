@@ -288,7 +288,13 @@ func (f *File) taskDAG(ev *evaluator, tk *taskEntry) (int, error) {
 
 // Task turns the task with this id into a task file. id may be
 // DAG_ID:TASK_ID when several DAGs of the file have the task id.
-func (f *File) Task(id string, opts TaskOptions) (*Task, error) {
+func (f *File) Task(id string, opts TaskOptions) (task *Task, err error) {
+	defer func() {
+		var e *Error
+		if errors.As(err, &e) && e.File == "" {
+			e.File = f.Path
+		}
+	}()
 	ref, err := f.find(id)
 	if err != nil {
 		return nil, err
