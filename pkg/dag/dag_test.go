@@ -67,6 +67,7 @@ var handWritten = []struct{ dag, task string }{
 	{"default_args.py", "clean"},
 	{"default_args.py", "archive"},
 	{"fstrings.py", "load_users"},
+	{"loops.py", "load_orders_us"},
 }
 
 func TestTasksGiveTheHandWrittenPod(t *testing.T) {
@@ -97,6 +98,23 @@ func TestTasksGiveTheHandWrittenPod(t *testing.T) {
 				t.Errorf("the printed task file gives another pod")
 			}
 		})
+	}
+}
+
+func TestLoopsMakeOneTaskPerItem(t *testing.T) {
+	f := load(t, "loops.py")
+	want := []string{"load_orders_eu", "load_orders_us", "load_users_eu", "load_users_us"}
+	if got := f.IDs(); !reflect.DeepEqual(got, want) {
+		t.Errorf("IDs = %v, want %v", got, want)
+	}
+	src := []byte("from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator as K\n" +
+		"from airflow import DAG\nwith DAG('d'):\n    for x in ['a', 'b']:\n        K(task_id='same', image=x)\n")
+	dup, err := Read(context.Background(), "dup.py", src, Options{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dup.Task("same", TaskOptions{}); err == nil || !strings.Contains(err.Error(), "DuplicateTaskIdFound") {
+		t.Errorf("a task id made twice: %v", err)
 	}
 }
 

@@ -305,6 +305,7 @@ func (f *File) Task(id string, opts TaskOptions) (task *Task, err error) {
 	}
 	b := &budget{}
 	ev := f.evaluator(tk.Scope, tk.P.line(), b)
+	ev.loopVars = ref.loop
 	if len(tk.Call.Args) > 0 {
 		return nil, f.errAt(tk.Call.Args[0], "KubernetesPodOperator takes keyword arguments only; name it")
 	}
