@@ -109,7 +109,7 @@ with DAG("big", default_args=default_args, start_date=datetime(2024, 1, 1), sche
 
 // P8: render --dag against render -f on the same task. The reader's answer
 // for an unchanged file comes from its cache (as when a user runs a task
-// again); the second row reads the file with python3 every time.
+// again); the second row edits the file before each run, so python3 reads it.
 func (b *bench) p8DAG(ctx context.Context) error {
 	dir := filepath.Join(b.root, "bench", "out", "dag")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -141,9 +141,12 @@ func (b *bench) p8DAG(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		cold := b.podtask("render", "--dag", dagFile, "--task-id", "task_25")
-		cold.Env = append(cold.Env, "PODTASK_DAG_CACHE=off")
-		cr, err := mustRun(ctx, cold)
+		// An edited file: new bytes, so python3 reads it (the reader's own bytecode is kept).
+		edited := filepath.Join(dir, "edited.py")
+		if err := os.WriteFile(edited, []byte(src+fmt.Sprintf("# edit %s %d\n", b.id, i)), 0o644); err != nil {
+			return err
+		}
+		cr, err := mustRun(ctx, b.podtask("render", "--dag", edited, "--task-id", "task_25"))
 		if err != nil {
 			return err
 		}
@@ -169,11 +172,11 @@ func (b *bench) p8DAG(ctx context.Context) error {
 		Podtask: ds.summary("%.1f", "ms"), Kubectl: fs.summary("%.1f", "ms") + " (`render -f`)", Ratio: fmt.Sprintf("%.2f×", ratio),
 		Goal: "≤ 2× and < 100 ms", Holds: yesNo(ratio <= 2 && ds.median() < 100), N: itoa(len(ds)),
 	}, row{
-		Metric:  "P8 the same, a changed file (`PODTASK_DAG_CACHE=off`: python3 reads it each time; information)",
+		Metric:  "P8 the same, the file edited before each run (python3 reads it each time; information)",
 		Podtask: cs.summary("%.1f", "ms"), Kubectl: fs.summary("%.1f", "ms") + " (`render -f`)", Ratio: fmt.Sprintf("%.2f×", cs.median()/fs.median()),
 		N: itoa(len(cs)),
 	}, row{
-		Metric:  "P8 CPU time (user + system) of the same: `render --dag`; a changed file (information)",
+		Metric:  "P8 CPU time (user + system) of the same: `render --dag`; the edited file (information)",
 		Podtask: dcpu.summary("%.1f", "ms") + "; " + ccpu.summary("%.1f", "ms"), Kubectl: fcpu.summary("%.1f", "ms") + " (`render -f`)",
 		Ratio: fmt.Sprintf("%.2f×; %.2f×", dcpu.median()/fcpu.median(), ccpu.median()/fcpu.median()), N: itoa(len(dcpu)),
 	})

@@ -68,7 +68,8 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// File is a DAG file as read: its KubernetesPodOperator tasks.
+// File is a DAG file as read: its KubernetesPodOperator tasks. It is not
+// safe for concurrent use (values are decoded when first used).
 type File struct {
 	Path string
 	src  []byte
@@ -84,6 +85,7 @@ type TaskRef struct {
 	Line  int
 	Expr  string // the task_id expression, when ID is ""
 	index int
+	loop  map[string]any // the loop variables, for a task made in a for loop
 }
 
 // Load reads the DAG file at path.
@@ -255,24 +257,58 @@ func writeCache(path string, out []byte) {
 	}
 }
 
-// taskRefs lists the tasks with their ids where they are known.
+// taskRefs lists the tasks with their ids where they are known. A task
+// made in `for x in ITEMS:` is one task per item when ITEMS are known.
 func (f *File) taskRefs() []TaskRef {
 	refs := make([]TaskRef, 0, len(f.tree.Tasks))
 	for i := range f.tree.Tasks {
 		tk := &f.tree.Tasks[i]
-		ref := TaskRef{Line: tk.P.line(), index: i}
-		ev := f.evaluator(tk.Scope, tk.P.line(), nil)
-		if id, err := f.taskID(ev, tk); err == nil {
-			ref.ID = id
-		} else if n := tk.kwarg("task_id"); n != nil {
-			ref.Expr = f.text(n)
+		for _, vars := range f.loopVars(tk) {
+			ref := TaskRef{Line: tk.P.line(), index: i, loop: vars}
+			ev := f.evaluator(tk.Scope, tk.P.line(), nil)
+			ev.loopVars = vars
+			if id, err := f.taskID(ev, tk); err == nil {
+				ref.ID = id
+			} else if n := tk.kwarg("task_id"); n != nil {
+				ref.Expr = f.text(n)
+			}
+			if i, err := f.taskDAG(ev, tk); err == nil {
+				ref.DAGID, _ = f.dagID(i)
+			}
+			refs = append(refs, ref)
 		}
-		if i, err := f.taskDAG(ev, tk); err == nil {
-			ref.DAGID, _ = f.dagID(i)
-		}
-		refs = append(refs, ref)
 	}
 	return refs
+}
+
+// maxLoopTasks bounds the tasks one call makes in loops.
+const maxLoopTasks = 1000
+
+// loopVars are the loop variables of each task a call makes: one empty set
+// for a call in no loop (or in a loop whose items are not known, where the
+// loop variable is then refused when used).
+func (f *File) loopVars(tk *taskEntry) []map[string]any {
+	sets := []map[string]any{nil}
+	for _, l := range tk.Loops {
+		ev := f.evaluator(tk.Scope, tk.P.line(), nil)
+		v, err := ev.eval(l.Iter)
+		items, ok := v.([]any)
+		if err != nil || !ok || len(items) == 0 || len(sets)*len(items) > maxLoopTasks {
+			return []map[string]any{nil}
+		}
+		var next []map[string]any
+		for _, set := range sets {
+			for _, item := range items {
+				m := map[string]any{l.Var: item}
+				for k, v := range set {
+					m[k] = v
+				}
+				next = append(next, m)
+			}
+		}
+		sets = next
+	}
+	return sets
 }
 
 // IDs are the known task ids, sorted.
@@ -300,9 +336,15 @@ func (f *File) find(id string) (*TaskRef, error) {
 			hits = append(hits, r)
 		}
 	}
+	sameDAG := len(hits) > 1
+	for _, h := range hits {
+		sameDAG = sameDAG && h.DAGID == hits[0].DAGID
+	}
 	switch {
 	case len(hits) == 1:
 		return hits[0], nil
+	case sameDAG:
+		return nil, &Error{File: f.Path, Line: hits[1].Line, Msg: fmt.Sprintf("task %q is made more than once in DAG %q (Airflow fails with DuplicateTaskIdFound)", id, hits[0].DAGID)}
 	case len(hits) > 1:
 		var where []string
 		for _, h := range hits {

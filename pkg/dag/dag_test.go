@@ -9,20 +9,42 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 )
 
+// requirePython skips a test that reads DAG files where python3 is missing.
+func requirePython(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not on PATH; --dag needs it")
+	}
+}
+
+// load reads a test DAG, once per test binary (Task does not change a File).
 func load(t *testing.T, name string) *File {
 	t.Helper()
+	requirePython(t)
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	if f := loaded[name]; f != nil {
+		return f
+	}
 	f, err := Load(context.Background(), filepath.Join("testdata", name), Options{NoCache: true})
 	if err != nil {
 		t.Fatalf("Load(%s): %v", name, err)
 	}
+	loaded[name] = f
 	return f
 }
+
+var (
+	loadMu sync.Mutex
+	loaded = map[string]*File{}
+)
 
 func renderJSON(t *testing.T, task *render.Task) string {
 	t.Helper()
@@ -45,6 +67,7 @@ var handWritten = []struct{ dag, task string }{
 	{"default_args.py", "clean"},
 	{"default_args.py", "archive"},
 	{"fstrings.py", "load_users"},
+	{"loops.py", "load_orders_us"},
 }
 
 func TestTasksGiveTheHandWrittenPod(t *testing.T) {
@@ -75,6 +98,23 @@ func TestTasksGiveTheHandWrittenPod(t *testing.T) {
 				t.Errorf("the printed task file gives another pod")
 			}
 		})
+	}
+}
+
+func TestLoopsMakeOneTaskPerItem(t *testing.T) {
+	f := load(t, "loops.py")
+	want := []string{"load_orders_eu", "load_orders_us", "load_users_eu", "load_users_us"}
+	if got := f.IDs(); !reflect.DeepEqual(got, want) {
+		t.Errorf("IDs = %v, want %v", got, want)
+	}
+	src := []byte("from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator as K\n" +
+		"from airflow import DAG\nwith DAG('d'):\n    for x in ['a', 'b']:\n        K(task_id='same', image=x)\n")
+	dup, err := Read(context.Background(), "dup.py", src, Options{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dup.Task("same", TaskOptions{}); err == nil || !strings.Contains(err.Error(), "DuplicateTaskIdFound") {
+		t.Errorf("a task id made twice: %v", err)
 	}
 }
 
@@ -205,6 +245,7 @@ func TestSnakeCase(t *testing.T) {
 }
 
 func TestInvalidPythonIsOneLine(t *testing.T) {
+	requirePython(t)
 	_, err := Read(context.Background(), "bad.py", []byte("x = 1\ndef f(:\n"), Options{NoCache: true})
 	if err == nil || !strings.HasPrefix(err.Error(), "bad.py:2:") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("err = %v", err)
@@ -212,6 +253,7 @@ func TestInvalidPythonIsOneLine(t *testing.T) {
 }
 
 func TestCache(t *testing.T) {
+	requirePython(t)
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
 	src, _ := os.ReadFile("testdata/xcom.py")
@@ -244,6 +286,7 @@ func TestWithoutPython(t *testing.T) {
 
 // The file is read, never run: its module-level code has no effect.
 func TestNeverRunsTheFile(t *testing.T) {
+	requirePython(t)
 	marker := filepath.Join(t.TempDir(), "ran")
 	src := "import os\nopen(" + `"` + marker + `"` + ", 'w').write('x')\nos.system('touch " + marker + "')\n" +
 		"raise SystemExit(3)\n"
@@ -272,17 +315,19 @@ func TestPythonVersions(t *testing.T) {
 	if len(pythons) == 0 {
 		t.Skip("no python3.X on PATH and no PODTASK_TEST_PYTHONS")
 	}
+	versions := map[string]string{} // interpreter -> its version, for those that run
+	for _, py := range pythons {
+		if out, err := exec.Command(py, "-c", "import sys; print('%d.%d' % sys.version_info[:2])").Output(); err == nil {
+			versions[py] = strings.TrimSpace(string(out)) // else a pyenv shim of a version not selected
+		}
+	}
 	files, _ := filepath.Glob("testdata/*.py")
 	for _, file := range files {
 		src, _ := os.ReadFile(file)
 		ref, refVersion := "", ""
 		for _, py := range pythons {
-			out, err := exec.Command(py, "-c", "import sys; print('%d.%d' % sys.version_info[:2])").Output()
-			if err != nil {
-				continue // a pyenv shim of a version that is not selected
-			}
-			version := strings.TrimSpace(string(out))
-			if versionLess(version, requiredPython(src)) {
+			version, ok := versions[py]
+			if !ok || versionLess(version, requiredPython(src)) {
 				continue
 			}
 			f, err := Read(context.Background(), file, src, Options{Python: py, NoCache: true})

@@ -32,6 +32,7 @@ type evaluator struct {
 	scope, line int
 	depth       int
 	b           *budget
+	loopVars    map[string]any // the loop variables of a task made in a for loop
 }
 
 func (f *File) evaluator(scope, line int, b *budget) *evaluator {
@@ -289,6 +290,9 @@ func (e *evaluator) lookup(name string) *bind {
 }
 
 func (e *evaluator) name(n *node) (any, error) {
+	if v, ok := e.loopVars[n.ID]; ok {
+		return v, nil
+	}
 	b := e.lookup(n.ID)
 	if b == nil {
 		return nil, e.f.errAt(n, "is not defined in this file (Airflow would fail with NameError); define it at module level")

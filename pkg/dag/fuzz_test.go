@@ -17,6 +17,7 @@ func fmtSscanf(s string, a, b *int) (int, error) { return fmt.Sscanf(s, "%d.%d",
 // one error line; every task gives a task file or one error line; nothing
 // panics.
 func FuzzRead(f *testing.F) {
+	requirePython(f)
 	files, _ := filepath.Glob("testdata/*.py")
 	for _, file := range files {
 		src, err := os.ReadFile(file)

@@ -237,7 +237,12 @@ class Reader(object):
         elif isinstance(s, (ast.For, getattr(ast, "AsyncFor", ast.For))):
             self.scan(s.iter, scope, ctx)
             self.names_in(scope, s.target, line, "loop")
-            self.body(s.body, scope, ctx, True)
+            inner = ctx
+            if isinstance(s, ast.For) and isinstance(s.target, ast.Name):
+                # A task made in the loop is one task per item, when the items are known.
+                inner = dict(ctx)
+                inner["loops"] = ctx.get("loops", []) + [[s.target.id, self.ex(s.iter)]]
+            self.body(s.body, scope, inner, True)
             self.body(s.orelse, scope, ctx, True)
         elif isinstance(s, ast.Expr):
             self.scan(s.value, scope, ctx)
@@ -289,7 +294,7 @@ class Reader(object):
     def task(self, call, scope, ctx, partial, expand):
         c = self.ex(call)
         t = {"scope": scope, "call": c, "partial": partial, "dag": ctx.get("dag"),
-             "groups": ctx.get("groups", []), "p": pos(call)}
+             "groups": ctx.get("groups", []), "p": pos(call), "loops": ctx.get("loops", [])}
         if expand is not None:
             e = self.ex(expand)
             t["expand"] = {"how": expand.func.attr, "args": e["args"], "kw": e["kw"],
@@ -322,7 +327,7 @@ def main():
             out.append("B\t%d\t%s\t%d\t%s\t%s" % (b[0], b[1], b[2], b[4], dumps(b[3])))
         for t in r.tasks:
             kw = t["call"]["kw"]
-            meta = {"scope": t["scope"], "dag": t["dag"], "groups": t["groups"], "p": t["p"],
+            meta = {"scope": t["scope"], "dag": t["dag"], "groups": t["groups"], "p": t["p"], "loops": t["loops"],
                     "kw": [k for k in kw if k[0] in ("task_id", "dag") or k[0] is None]}
             out.append("T\t%s\t%s" % (dumps(meta), dumps(t)))
     except SyntaxError as e:

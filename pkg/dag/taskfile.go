@@ -288,7 +288,13 @@ func (f *File) taskDAG(ev *evaluator, tk *taskEntry) (int, error) {
 
 // Task turns the task with this id into a task file. id may be
 // DAG_ID:TASK_ID when several DAGs of the file have the task id.
-func (f *File) Task(id string, opts TaskOptions) (*Task, error) {
+func (f *File) Task(id string, opts TaskOptions) (task *Task, err error) {
+	defer func() {
+		var e *Error
+		if errors.As(err, &e) && e.File == "" {
+			e.File = f.Path
+		}
+	}()
 	ref, err := f.find(id)
 	if err != nil {
 		return nil, err
@@ -299,6 +305,7 @@ func (f *File) Task(id string, opts TaskOptions) (*Task, error) {
 	}
 	b := &budget{}
 	ev := f.evaluator(tk.Scope, tk.P.line(), b)
+	ev.loopVars = ref.loop
 	if len(tk.Call.Args) > 0 {
 		return nil, f.errAt(tk.Call.Args[0], "KubernetesPodOperator takes keyword arguments only; name it")
 	}
@@ -422,6 +429,9 @@ func (f *File) Task(id string, opts TaskOptions) (*Task, error) {
 		if v == nil {
 			return nil
 		}
+		if m, ok := v.(*omap); ok && p.field == "env_vars" {
+			v = envList(m) // in the dict's order, as KPO makes them
+		}
 		v, err = f.templates(v, p, dagID, taskID, en)
 		if err != nil {
 			return err
@@ -494,6 +504,28 @@ func (f *File) Task(id string, opts TaskOptions) (*Task, error) {
 		return nil, f.fieldError(err, where)
 	}
 	return &Task{DAGID: dagID, TaskID: taskID, TaskFile: data, Task: t}, nil
+}
+
+// envList is KPO's env_vars dict as the V1EnvVar list it becomes: in the
+// dict's order (a task file's map form would sort them by name).
+func envList(m *omap) []any {
+	out := make([]any, 0, len(m.keys))
+	for _, k := range m.keys {
+		e := newMap()
+		e.set("name", k)
+		switch v := m.m[k].(type) {
+		case string:
+			e.set("value", v)
+		case json.Number:
+			e.set("value", v.String())
+		case bool:
+			e.set("value", fmt.Sprint(v))
+		default:
+			e.set("value", v) // a type error the task file's parser reports
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // paramEntries reads params, whose Param(...) values stand for their default.

@@ -125,8 +125,16 @@ type taskEntry struct {
 	Expand  *expandEntry
 	P       pos
 
+	Loops []loop // the for loops around the call, outermost first
+
 	raw  []byte // the whole task's JSON
 	done bool
+}
+
+// loop is `for Var in Iter:`.
+type loop struct {
+	Var  string
+	Iter *node
 }
 
 // full decodes the whole call.
@@ -248,6 +256,10 @@ func decodeTree(out []byte) (t *tree, err error) {
 			}
 			for _, g := range list(tm["groups"]) {
 				te.Groups = append(te.Groups, num(g))
+			}
+			for _, l := range list(tm["loops"]) {
+				lv := list(l)
+				te.Loops = append(te.Loops, loop{Var: str(lv[0]), Iter: toNode(lv[1])})
 			}
 			t.Tasks = append(t.Tasks, te)
 		}

@@ -43,8 +43,11 @@ func addDAGFlags(cmd *cobra.Command, tf *taskFlags, out io.Writer) {
 	cmd.Flags().StringVar(&d.taskID, "task-id", "", "The task_id of the KubernetesPodOperator task in --dag (DAG_ID:TASK_ID when several DAGs have it)")
 	_ = cmd.RegisterFlagCompletionFunc("dag", completeFiles("py"))
 	_ = cmd.RegisterFlagCompletionFunc("task-id", func(c *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		f, err := dag.Load(c.Context(), d.file, dag.Options{})
-		if d.file == "" || err != nil {
+		if d.file == "" {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		f, err := dag.Load(cmdContext(c), d.file, dag.Options{})
+		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		return f.IDs(), cobra.ShellCompDirectiveNoFileComp

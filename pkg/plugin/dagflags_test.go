@@ -11,6 +11,7 @@ import (
 const testDAGs = "../dag/testdata/"
 
 func TestRenderDAGListsTasks(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the reader's cache
 	kc := testKubeconfig(t, "http://127.0.0.1:1")
 	out, err := renderCmd(t, kc, nil, "--dag", testDAGs+"taskflow.py")
 	if err != nil {
@@ -31,6 +32,7 @@ func TestRenderDAGListsTasks(t *testing.T) {
 }
 
 func TestRenderDAGTask(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the reader's cache
 	kc := testKubeconfig(t, "http://127.0.0.1:1")
 	out, err := renderCmd(t, kc, nil, "--dag", testDAGs+"taskflow.py", "--task-id", "extract", "--param", "table=orders")
 	if err != nil {
@@ -59,6 +61,7 @@ func TestRenderDAGTask(t *testing.T) {
 }
 
 func TestRenderDAGOutputTask(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the reader's cache
 	kc := testKubeconfig(t, "http://127.0.0.1:1")
 	out, err := renderCmd(t, kc, nil, "--dag", testDAGs+"taskflow.py", "--task-id", "extract", "-o", "task", "--param", "table=orders", "--param", "new=1")
 	if err != nil {
@@ -74,5 +77,16 @@ func TestRenderDAGOutputTask(t *testing.T) {
 	}
 	if _, err := renderCmd(t, kc, nil, "--image", "x", "-o", "task"); ExitCode(err) != ExitUsage {
 		t.Errorf("-o task without --dag: %v", err)
+	}
+}
+
+func TestDAGFlagsComplete(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the reader's cache
+	words, directive := complete(t, "run", "--dag", testDAGs+"taskflow.py", "--task-id", "")
+	if strings.Join(words, ",") != "extract,load,publish.upload" || !strings.HasPrefix(directive, ":4") {
+		t.Errorf("--task-id completes %v %s", words, directive)
+	}
+	if words, _ := complete(t, "render", "--dag", ""); strings.Join(words, ",") != "py" {
+		t.Errorf("--dag completes %v", words)
 	}
 }

@@ -34,6 +34,7 @@ var dagTasks = []struct {
 	{dag: "default_args.py", task: "clean", runs: true},
 	{dag: "default_args.py", task: "archive", runs: true},
 	{dag: "fstrings.py", task: "load_users", runs: true},
+	{dag: "loops.py", task: "load_orders_us", runs: true},
 }
 
 func TestDAGTasks(t *testing.T) {

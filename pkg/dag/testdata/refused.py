@@ -42,5 +42,5 @@ with DAG("refusals", start_date=datetime(2024, 1, 1), schedule=None) as dag:
     KubernetesPodOperator(task_id="full_pod_spec", full_pod_spec=k8s.V1Pod(metadata=k8s.V1ObjectMeta(name="x")))
     KubernetesPodOperator(task_id="bad_model_arg", image=BUSYBOX, ports=[k8s.V1ContainerPort(port=80)])
     KubernetesPodOperator(task_id="bad_field", image=BUSYBOX, tolerations=[{"key": "a", "efect": "NoSchedule"}])
-    for table in TABLES:
+    for table in get_tables():  # noqa: F821
         KubernetesPodOperator(task_id="loop", image=BUSYBOX, arguments=[table])
