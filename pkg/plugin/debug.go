@@ -56,8 +56,8 @@ and Services select on, attaches the terminal, and deletes the copy when the she
 original (emptyDir volumes start empty, another node, ...).
 
 TARGET is a task pod (running or finished) or any pod by name, pod/NAME, cronjob/NAME, job/NAME,
-deployment/NAME, a task found with --task NAME [--run-id ID] [--latest], or -f task.yaml, to
-which every task flag applies. Without a terminal on stdin the shell reads stdin (a script) and
+deployment/NAME, a task found with --task NAME [--run-id ID] [--latest], -f task.yaml, or a
+DAG's task with --dag FILE --task-id ID; every task flag applies to the last two. Without a terminal on stdin the shell reads stdin (a script) and
 its output is the copy's log.
 
 The exit code is the shell's.`,
@@ -84,6 +84,7 @@ The exit code is the shell's.`,
 		},
 	}
 	o.task.addFlags(cmd.Flags())
+	addDAGFlags(cmd, &o.task, streams.Out)
 	o.find.addFlags(cmd)
 	cmd.Flags().StringVar(&o.shell, "shell", render.DefaultDebugShell, "The shell the copy's base container runs (the command after -- replaces it)")
 	cmd.Flags().StringVarP(&o.container, "container", "c", "", "The container of a pod that is not a task pod to run the shell in (default: its first)")
@@ -118,9 +119,9 @@ func (o *DebugOptions) Complete(cmd *cobra.Command, args []string) error {
 	ctx := cmdContext(cmd)
 	var err error
 	switch kind, _, _ := strings.Cut(o.target, "/"); {
-	case o.task.filename != "" || o.task.from != "":
+	case o.task.filename != "" || o.task.from != "" || o.task.dag.file != "":
 		if o.target != "" || o.find.task != "" {
-			return &ExitError{Code: ExitUsage, Err: errors.New("give one TARGET: a pod, a workload, --task, or -f task.yaml")}
+			return &ExitError{Code: ExitUsage, Err: errors.New("give one TARGET: a pod, a workload, --task, -f task.yaml or --dag FILE --task-id ID")}
 		}
 		err = o.fromTask(ctx, cmd, nil)
 	case o.target != "" && strings.Contains(o.target, "/") && kind != "pod" && kind != "pods" && kind != "po":
@@ -238,6 +239,9 @@ func (o *DebugOptions) origName() string {
 	}
 	if o.task.filename != "" {
 		return o.task.filename
+	}
+	if o.task.dag.file != "" {
+		return o.task.dag.file + " task " + o.task.dag.taskID
 	}
 	return "pod/" + o.orig.Name
 }
