@@ -32,6 +32,7 @@ type tracker struct {
 	logActivity atomic.Int64
 
 	stageNow Stage
+	upload   uploadState // --file, see artifacts.go
 }
 
 func (e *Engine) newTracker(pod *corev1.Pod, opts Options) *tracker {
@@ -156,6 +157,12 @@ func (t *tracker) follow(ctx context.Context) (*Result, error) {
 		case <-pullGrace.C():
 			return t.startFailed(ctx, pullReason, pullMsg)
 
+		case out := <-t.uploadDone():
+			if res, err := t.uploadFinished(ctx, out); err != nil {
+				return res, err
+			}
+			startup.arm(t.opts.StartupTimeout)
+
 		case <-updates.wake:
 			pod, deleted := updates.take()
 			if pod == nil {
@@ -180,6 +187,9 @@ func (t *tracker) follow(ctx context.Context) (*Result, error) {
 				t.stage(StageStarting)
 			}
 			t.startLogs(wctx, pod)
+			if t.startUpload(wctx, pod) {
+				startup.disarm() // the upload's time is not the start's
+			}
 			if t.baseTerminated(pod) || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 				schedule.disarm()
 				startup.disarm()
@@ -376,6 +386,9 @@ func (t *tracker) interrupted(ctx context.Context) (*Result, error) {
 	if errors.As(context.Cause(ctx), &sr) {
 		action = sr.Action
 	}
+	if t.uploadUnfinished() {
+		action = DeletePod // its task never ran
+	}
 	t.result.Outcome = OutcomeInterrupted
 	t.result.Reason = "Interrupted"
 	t.result.Message = "interrupted before the task finished"
@@ -435,6 +448,9 @@ func (t *tracker) complete(ctx context.Context, updates *podMailbox) (*Result, e
 	if ctx.Err() != nil {
 		return t.interrupted(ctx)
 	}
+	if aerr := t.fetchArtifacts(ctx, pod); aerr != nil && xerr == nil {
+		xerr = aerr
+	}
 	if xerr != nil && r.Outcome == OutcomeSucceeded {
 		r.Message = xerr.Error()
 	}
@@ -451,7 +467,7 @@ func (t *tracker) complete(ctx context.Context, updates *podMailbox) (*Result, e
 	}
 	// A kept pod is left in its final phase, so that what run reports and
 	// what list or attach show afterwards agree.
-	if !t.willDelete(t.opts.OnFinish, false) {
+	if !t.willDelete(t.opts.OnFinish, false) && !t.keepsArtifactsSidecar(pod) {
 		t.waitPhase(ctx, updates, 15*time.Second)
 	}
 	if ctx.Err() != nil {

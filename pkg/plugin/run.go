@@ -19,8 +19,10 @@ type RunOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	streams     genericiooptions.IOStreams
 
-	task   taskFlags
-	follow followFlags
+	task      taskFlags
+	follow    followFlags
+	transfers transferFlags
+	plan      *launch.Transfers
 
 	pod    *corev1.Pod
 	spec   *render.Task
@@ -77,6 +79,7 @@ started; 76 XCom could not be read; 130 interrupted.`,
 	}
 	o.task.addFlags(cmd.Flags())
 	o.follow.addFlags(cmd.Flags())
+	o.transfers.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -91,6 +94,9 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	o.pod, o.spec = pod, spec
+	if o.plan, err = o.transfers.plan(spec); err != nil {
+		return err
+	}
 	if o.engine, err = newEngine(o.configFlags); err != nil {
 		return err
 	}
@@ -109,6 +115,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		ImagePullGrace:  o.spec.ImagePullGrace,
 	})
 	o.follow.apply(&opts)
+	opts.Transfers = o.plan
 	topts := tui.Options{
 		Task:           o.pod.Annotations[render.AnnotationTask],
 		OnFinishAction: opts.OnFinish,

@@ -132,6 +132,8 @@ type Task struct {
 	FullPodSpec                  string                     `json:"full_pod_spec,omitempty"`
 	From                         string                     `json:"from,omitempty"`
 	Params                       map[string]string          `json:"params,omitempty"`
+	Files                        []FileSpec                 `json:"files,omitempty"`     // see files.go
+	Artifacts                    []ArtifactSpec             `json:"artifacts,omitempty"` // see files.go
 
 	// Run settings: read by the engine, recorded on the pod as annotations.
 	DoXComPush       *bool  `json:"do_xcom_push,omitempty"`
