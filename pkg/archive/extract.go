@@ -48,10 +48,38 @@ type Stats struct {
 type EntryError struct {
 	Entry  string // the entry's name as it is in the archive
 	Reason string
+	fatal  bool // the stream itself cannot be trusted further
 }
 
 func (e *EntryError) Error() string {
 	return fmt.Sprintf("archive entry %q refused: %s", e.Entry, e.Reason)
+}
+
+// RefusedError lists every entry that was refused: a bad name, link or
+// type is skipped and the others are unpacked; a stream that brings more
+// than it announced stops there.
+type RefusedError struct {
+	Entries []*EntryError
+}
+
+func (e *RefusedError) Error() string {
+	if len(e.Entries) == 1 {
+		return e.Entries[0].Error()
+	}
+	parts := make([]string, len(e.Entries))
+	for i, en := range e.Entries {
+		parts[i] = fmt.Sprintf("%q (%s)", en.Entry, en.Reason)
+	}
+	return fmt.Sprintf("%d archive entries refused: %s", len(e.Entries), strings.Join(parts, "; "))
+}
+
+// Unwrap gives the entries, for errors.As.
+func (e *RefusedError) Unwrap() []error {
+	out := make([]error, len(e.Entries))
+	for i, en := range e.Entries {
+		out[i] = en
+	}
+	return out
 }
 
 // ExistsError says an entry would replace an existing file.
@@ -62,10 +90,10 @@ func (e *ExistsError) Error() string {
 }
 
 // Extract unpacks the tar stream r into the folder dest, which it creates
-// when missing. The entries are checked one by one; the first bad one stops
-// the extraction with an *EntryError (what came before it stays: every
-// byte of it is inside dest). Trailing data after the end of the archive
-// is refused too.
+// when missing. The entries are checked one by one: a bad one is skipped
+// and named in the *RefusedError returned at the end; content beyond what
+// was announced, a short entry, or data after the end of the archive stop
+// the extraction there. Whatever was written is inside dest.
 func Extract(r io.Reader, dest string, opts Options) (Stats, error) {
 	var st Stats
 	if err := os.MkdirAll(dest, 0o755); err != nil {
@@ -89,7 +117,14 @@ func Extract(r io.Reader, dest string, opts Options) (Stats, error) {
 			return x.st, fmt.Errorf("reading the archive after %d bytes: %w", cr.n, err)
 		}
 		if err := x.entry(hdr, tr); err != nil {
-			return x.st, err
+			var ee *EntryError
+			if !errors.As(err, &ee) {
+				return x.st, err
+			}
+			x.refused = append(x.refused, ee)
+			if ee.fatal {
+				return x.st, x.refusedErr()
+			}
 		}
 	}
 	// Anything after the end-of-archive blocks but zero padding is not
@@ -97,12 +132,21 @@ func Extract(r io.Reader, dest string, opts Options) (Stats, error) {
 	if n, err := nonZero(cr); err != nil {
 		return x.st, err
 	} else if n {
-		return x.st, &EntryError{Entry: "(after the end of the archive)", Reason: "more bytes than the archive holds"}
+		x.refused = append(x.refused, &EntryError{Entry: "(after the end of the archive)", Reason: "more bytes than the archive holds", fatal: true})
+		return x.st, x.refusedErr()
 	}
 	if err := x.finishDirs(); err != nil {
 		return x.st, err
 	}
+	if len(x.refused) > 0 {
+		return x.st, x.refusedErr()
+	}
 	return x.st, nil
+}
+
+func (x *extractor) refusedErr() error {
+	_ = x.finishDirs()
+	return &RefusedError{Entries: x.refused}
 }
 
 type extractor struct {
@@ -112,6 +156,8 @@ type extractor struct {
 	st   Stats
 	seen map[string]bool // names written by this archive
 	dirs []dirMeta
+
+	refused []*EntryError
 }
 
 type dirMeta struct {
@@ -210,7 +256,7 @@ func (x *extractor) entry(hdr *tar.Header, content io.Reader) error {
 			return bad("a negative size")
 		}
 		if err := x.budget(hdr.Size); err != nil {
-			return bad("%v", err)
+			return &EntryError{Entry: hdr.Name, Reason: err.Error(), fatal: true}
 		}
 		if err := x.replace(name); err != nil {
 			return err
@@ -224,10 +270,10 @@ func (x *extractor) entry(hdr *tar.Header, content io.Reader) error {
 			err = cerr
 		}
 		if err != nil {
-			return bad("%v", err)
+			return &EntryError{Entry: hdr.Name, Reason: err.Error(), fatal: true}
 		}
 		if n != hdr.Size {
-			return bad("its content is %d bytes, not the %d its header announces", n, hdr.Size)
+			return &EntryError{Entry: hdr.Name, Reason: fmt.Sprintf("its content is %d bytes, not the %d its header announces", n, hdr.Size), fatal: true}
 		}
 		if err := x.root.Chmod(name, mode); err != nil {
 			return bad("%v", err)

@@ -223,3 +223,36 @@ func FuzzExtract(f *testing.F) {
 		})
 	})
 }
+
+// Every bad entry is named; the good ones are unpacked; the stream stops
+// where it brings more than announced.
+func TestExtractNamesEveryBadEntry(t *testing.T) {
+	data := mkTar(t,
+		ent{name: "ok.txt", typ: tar.TypeReg, body: "ok"},
+		ent{name: "../evil.txt", typ: tar.TypeReg, body: "evil"},
+		ent{name: "/abs.txt", typ: tar.TypeReg, body: "abs"},
+		ent{name: "out", typ: tar.TypeSymlink, link: "../../etc"},
+		ent{name: "null", typ: tar.TypeChar},
+		ent{name: "big", typ: tar.TypeReg, body: "0123456789"},
+		ent{name: "after", typ: tar.TypeReg, body: "x"},
+	)
+	base, dest, _, err := extract(t, data, Options{Announced: 5})
+	var re *RefusedError
+	if !errors.As(err, &re) || len(re.Entries) != 5 {
+		t.Fatalf("got %v", err)
+	}
+	for _, name := range []string{"../evil.txt", "/abs.txt", "out", "null", "big"} {
+		if !strings.Contains(err.Error(), `"`+name+`"`) {
+			t.Errorf("%s not named in %v", name, err)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dest, "ok.txt")); string(b) != "ok" {
+		t.Fatalf("ok.txt = %q", b)
+	}
+	if _, err := os.Lstat(filepath.Join(dest, "after")); err == nil {
+		t.Fatal("an entry after the one beyond the announced size was written")
+	}
+	if o := outside(t, base); len(o) > 0 {
+		t.Fatalf("written outside: %v", o)
+	}
+}
