@@ -156,7 +156,7 @@ func TestFilesInAndArtifactsOut(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "sums ok") || !strings.Contains(stderr, "executable ran") {
 		t.Fatalf("exit %d, want 0 with the sums checked in the pod\n%s", code, stderr)
 	}
-	if s.Files == nil || s.Files.Bytes < 200<<20 || s.Files.Files != 14 {
+	if s.Files == nil || s.Files.Bytes < 200<<20 || s.Files.Files != 15 {
 		t.Fatalf("summary files = %+v", s.Files)
 	}
 	if len(s.Artifacts) != 1 || s.Artifacts[0].Files != 14 || s.Artifacts[0].Local != back || s.Artifacts[0].Error != "" {
@@ -301,7 +301,7 @@ func craftedTar(t *testing.T) []byte {
 }
 
 // cp from a container that sends a crafted archive stream (its tar is
-// replaced by one that prints the archive, shipped with --file): every bad
+// shell is replaced by one that prints an archive shipped with --file): every bad
 // entry is named, nothing is written outside LOCAL.
 func TestCpRefusesCraftedArchive(t *testing.T) {
 	t.Parallel()
@@ -316,8 +316,9 @@ func TestCpRefusesCraftedArchive(t *testing.T) {
 	defer cancel()
 	lines, wait := startPlugin(t, ctx, "run", "--name", name, "--random-name-suffix=false", "--image", busybox,
 		"--on-finish-action", "delete_pod", "--file", crafted, "--", "sh", "-c",
-		"mkdir -p /data && echo o > /data/ok.txt && rm -f /bin/tar && printf '#!/bin/sh\\ncat /podtask/files/crafted.tar\\n' > /bin/tar && "+
-			"chmod 755 /bin/tar && echo ready && trap 'exit 0' TERM && sleep 300 & wait")
+		"mkdir -p /data && echo o > /data/ok.txt && mkdir -p /bbx && cp /bin/busybox /bbx/busybox && rm -f /bin/sh && "+
+			"printf '#!/bbx/busybox ash\\nprintf \"d 2\\\\n\"; cat /podtask/files/crafted.tar\\n' > /bin/sh && "+
+			"chmod 755 /bin/sh && echo ready && trap 'exit 0' TERM && sleep 300 & wait")
 	for l := range lines {
 		if l == "ready" {
 			break
