@@ -29,6 +29,10 @@ type Options struct {
 	Announced int64
 	// Limit bounds the content bytes whatever was announced; 0 means none.
 	Limit int64
+	// Written, when not nil, holds the names an earlier attempt of the
+	// same copy wrote: they may be replaced, and the names written now are
+	// added. A retried download passes the same map.
+	Written map[string]bool
 	// Rename maps the top-level name of the archive (a single file) to
 	// another name, as cp does when the destination names the file itself.
 	Rename map[string]string
@@ -48,8 +52,12 @@ type Stats struct {
 type EntryError struct {
 	Entry  string // the entry's name as it is in the archive
 	Reason string
-	fatal  bool // the stream itself cannot be trusted further
+	Err    error // the underlying error, if any (io.ErrUnexpectedEOF: the stream ended early)
+	fatal  bool  // the stream itself cannot be trusted further
 }
+
+// Unwrap gives the underlying error.
+func (e *EntryError) Unwrap() error { return e.Err }
 
 func (e *EntryError) Error() string {
 	return fmt.Sprintf("archive entry %q refused: %s", e.Entry, e.Reason)
@@ -105,7 +113,11 @@ func Extract(r io.Reader, dest string, opts Options) (Stats, error) {
 	}
 	defer root.Close()
 
-	x := &extractor{root: root, dest: dest, opts: opts, seen: map[string]bool{}}
+	seen := opts.Written
+	if seen == nil {
+		seen = map[string]bool{}
+	}
+	x := &extractor{root: root, dest: dest, opts: opts, seen: seen}
 	cr := &countingReader{r: r}
 	tr := tar.NewReader(cr)
 	for {
@@ -270,7 +282,7 @@ func (x *extractor) entry(hdr *tar.Header, content io.Reader) error {
 			err = cerr
 		}
 		if err != nil {
-			return &EntryError{Entry: hdr.Name, Reason: err.Error(), fatal: true}
+			return &EntryError{Entry: hdr.Name, Reason: err.Error(), Err: err, fatal: true}
 		}
 		if n != hdr.Size {
 			return &EntryError{Entry: hdr.Name, Reason: fmt.Sprintf("its content is %d bytes, not the %d its header announces", n, hdr.Size), fatal: true}

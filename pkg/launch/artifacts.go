@@ -45,8 +45,29 @@ var ErrNotFound = errors.New("no such file or folder in the container")
 // and announced size are known.
 type DownloadPlan func(kind byte, announced int64) (dest string, opts archive.Options, err error)
 
-// Download reads p from container of pod into the place plan gives.
+// downloadTries is how often a download whose stream ended early is tried:
+// an exec stream may lose the end of its output without an error
+// (kubernetes/kubernetes#124571); the archive's own sizes tell.
+const downloadTries = 3
+
+// Download reads p from container of pod into the place plan gives. A
+// stream that ends early is read again, up to downloadTries times in all,
+// replacing what the earlier tries wrote.
 func (e *Engine) Download(ctx context.Context, pod *corev1.Pod, container, p, name string, plan DownloadPlan, report func(*Transfer)) (TransferResult, archive.Stats, error) {
+	written := map[string]bool{}
+	for try := 1; ; try++ {
+		res, st, err := e.download(ctx, pod, container, p, name, func(kind byte, announced int64) (string, archive.Options, error) {
+			dest, opts, err := plan(kind, announced)
+			opts.Written = written
+			return dest, opts, err
+		}, report)
+		if err == nil || try >= downloadTries || ctx.Err() != nil || !errors.Is(err, io.ErrUnexpectedEOF) {
+			return res, st, err
+		}
+	}
+}
+
+func (e *Engine) download(ctx context.Context, pod *corev1.Pod, container, p, name string, plan DownloadPlan, report func(*Transfer)) (TransferResult, archive.Stats, error) {
 	var st archive.Stats
 	s, ok := e.streamer()
 	if !ok {

@@ -200,6 +200,23 @@ func UploadCommand(dir string) []string {
 // on stdin), reporting progress to report. The SHA-256 of every file is
 // computed as it is sent and goes last, for cmd to check.
 func (e *Engine) Upload(ctx context.Context, pod *corev1.Pod, container string, cmd []string, plan *UploadPlan, report func(*Transfer)) (TransferResult, error) {
+	// A failed try is sent again once: the archive replaces what the first
+	// wrote, and the sums say whether it all arrived.
+	res, err := e.upload(ctx, pod, container, cmd, plan, report)
+	var le *localError
+	if err != nil && ctx.Err() == nil && !errors.As(err, &le) {
+		res, err = e.upload(ctx, pod, container, cmd, plan, report)
+	}
+	return res, err
+}
+
+// localError is a failure on the local side of an upload (not worth a retry).
+type localError struct{ err error }
+
+func (e *localError) Error() string { return e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }
+
+func (e *Engine) upload(ctx context.Context, pod *corev1.Pod, container string, cmd []string, plan *UploadPlan, report func(*Transfer)) (TransferResult, error) {
 	s, ok := e.streamer()
 	if !ok {
 		return TransferResult{}, &TransferError{Op: "upload", Err: errors.New("the executor cannot send stdin")}
@@ -222,7 +239,7 @@ func (e *Engine) Upload(ctx context.Context, pod *corev1.Pod, container string, 
 	pr.CloseWithError(errStreamEnded)
 	// A local failure (a file that vanished) is the cause of the stream's.
 	if wErr := <-werr; wErr != nil && !errors.Is(wErr, errStreamEnded) && !errors.Is(wErr, context.Canceled) {
-		err = wErr
+		err = &localError{wErr}
 	}
 	if err != nil {
 		if msg := strings.TrimSpace(stderr.String()); msg != "" {
