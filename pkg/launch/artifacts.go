@@ -173,7 +173,7 @@ func (t *tracker) startUpload(ctx context.Context, pod *corev1.Pod) bool {
 	t.upload.started = true
 	t.upload.done = make(chan uploadOutcome, 1)
 	go func() {
-		res, err := t.e.Upload(ctx, pod, render.FilesInitName, render.FilesUploadCommand, tr.Upload, func(ev *Transfer) { t.emit(ev) })
+		res, err := t.e.Upload(ctx, pod, render.FilesInitName, FilesUploadCommand(tr.Upload), tr.Upload, func(ev *Transfer) { t.emit(ev) })
 		res.Files = tr.Upload.Files
 		t.upload.done <- uploadOutcome{res, err}
 	}()

@@ -189,11 +189,59 @@ var errStreamEnded = errors.New("the upload stream ended")
 
 // UploadCommand is the command that unpacks and checks an upload into dir
 // of a running container (cp LOCAL POD:PATH), creating dir.
-func UploadCommand(dir string) []string {
-	q := "'" + strings.ReplaceAll(dir, "'", `'\''`) + "'"
-	return []string{"sh", "-c", "mkdir -p " + q + " && cd " + q + " && tar -xof - && " +
-		"{ out=$(sha256sum -c " + render.FilesSumsName + " 2>&1) || { echo \"$out\" | grep -v ': OK$' >&2; rm -f " + render.FilesSumsName + "; exit 1; }; } && " +
-		"rm -f " + render.FilesSumsName}
+func UploadCommand(dir string, plan *UploadPlan) []string {
+	return uploadScript(dir, "", plan, plan.namesSize() <= maxPipelinedArgs)
+}
+
+// FilesUploadCommand is the command exec'd in the files init container:
+// it unpacks, checks, and lets the init container exit.
+func FilesUploadCommand(plan *UploadPlan) []string {
+	return uploadScript(render.FilesUploadRoot, render.FilesReadyFIFO, plan, plan.namesSize() <= maxPipelinedArgs)
+}
+
+func (p *UploadPlan) namesSize() int {
+	n := 0
+	for _, e := range p.entries {
+		n += len(e.name) + 3
+	}
+	return n
+}
+
+// maxPipelinedArgs bounds the names handed to the checker on the command
+// line; an upload with more is checked once it has all arrived.
+const maxPipelinedArgs = 32 << 10
+
+// uploadScript unpacks the tar on stdin in dir and checks every file's
+// SHA-256 against the sums file, the archive's last entry. The files are
+// named on the command line in archive order, so that each is hashed while
+// the next one arrives (the archive is unpacked in order: once a file
+// exists, the one before it is complete). With ready, it writes "ok" there.
+func uploadScript(dir, ready string, plan *UploadPlan, pipelined bool) []string {
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	sums, got, end := render.FilesSumsName, ".podtask-sha256sums-got", ".podtask-end"
+	var names []string
+	for _, e := range plan.entries {
+		if pipelined && !e.dir && e.link == "" {
+			names = append(names, "./"+e.name)
+		}
+	}
+	script := "mkdir -p " + q(dir) + " && cd " + q(dir) + " || exit 1; rm -f " + end + " " + got + "; "
+	if pipelined {
+		script += "( prev=; for f in \"$@\"; do while [ ! -e \"$f\" ] && [ ! -e " + end + " ]; do sleep 0.05; done; " +
+			"[ -n \"$prev\" ] && sha256sum \"$prev\"; prev=$f; done; " +
+			"while [ ! -e " + end + " ]; do sleep 0.05; done; [ -n \"$prev\" ] && sha256sum \"$prev\" ) > " + got + " 2>&1 & "
+	}
+	script += "tar -xof -; rc=$?; touch " + end + "; wait; [ $rc = 0 ] || { rm -f " + end + " " + got + " " + sums + "; exit $rc; }; "
+	if !pipelined {
+		script += "sed 's/^[0-9a-f]*  //' " + sums + " | while IFS= read -r f; do sha256sum \"$f\"; done > " + got + " 2>&1; "
+	}
+	script += "if ! cmp -s " + sums + " " + got + "; then echo 'the SHA-256 of these files differs from what was sent:' >&2; " +
+		"grep -v -x -F -f " + got + " " + sums + " | sed 's/^[0-9a-f]*  //' >&2; rm -f " + end + " " + got + " " + sums + "; exit 1; fi; " +
+		"rm -f " + end + " " + got + " " + sums
+	if ready != "" {
+		script += " && echo ok > " + ready
+	}
+	return append([]string{"sh", "-c", script, "sh"}, names...)
 }
 
 // Upload streams plan into container of pod with cmd (which reads the tar
@@ -281,7 +329,7 @@ func writeUpload(w io.Writer, plan *UploadPlan, m *meter) error {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(&sums, "%s  %s\n", sum, e.name)
+			fmt.Fprintf(&sums, "%s  ./%s\n", sum, e.name)
 		}
 	}
 	s := sums.String()

@@ -1,10 +1,12 @@
 package launch
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,10 +57,62 @@ func TestUploadArchiveRoundTrip(t *testing.T) {
 	}
 	sums, _ := os.ReadFile(filepath.Join(out, render.FilesSumsName))
 	sum := sha256.Sum256([]byte("data"))
-	if !strings.Contains(string(sums), hex.EncodeToString(sum[:])+"  files/src/data\n") {
+	if !strings.Contains(string(sums), hex.EncodeToString(sum[:])+"  ./files/src/data\n") {
 		t.Fatalf("sums:\n%s", sums)
 	}
 	if l, _ := os.Readlink(filepath.Join(out, "files/src/link")); l != "a/b/run.sh" {
 		t.Fatalf("link = %q", l)
+	}
+}
+
+// The command the pod runs, run here with busybox: it unpacks, checks every
+// file while the next arrives, and names a file whose sum differs.
+func TestUploadScriptWithBusybox(t *testing.T) {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("no busybox here")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(filepath.Join(src, "a"), 0o755)
+	os.WriteFile(filepath.Join(src, "a/one"), bytes.Repeat([]byte("1"), 3<<20), 0o644)
+	os.WriteFile(filepath.Join(src, "-two"), []byte("2"), 0o755)
+	plan, err := PlanUpload([]UploadTarget{{Local: src, Entry: "files/src"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pipelined := range []bool{true, false} {
+		var archive bytes.Buffer
+		if err := writeUpload(&archive, plan, newMeter(Upload, "files", plan.Bytes, nil)); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "out", map[bool]string{true: "p", false: "s"}[pipelined])
+		cmd := uploadScript(out, "", plan, pipelined)
+		run := func(data []byte) (string, error) {
+			c := exec.Command(bb, append([]string{"sh"}, cmd[1:]...)...)
+			c.Stdin = bytes.NewReader(data)
+			var stderr bytes.Buffer
+			c.Stderr = &stderr
+			err := c.Run()
+			return stderr.String(), err
+		}
+		if msg, err := run(archive.Bytes()); err != nil {
+			t.Fatalf("pipelined=%v: %v: %s", pipelined, err, msg)
+		}
+		if fi, err := os.Stat(filepath.Join(out, "files/src/-two")); err != nil || fi.Mode().Perm() != 0o755 {
+			t.Fatalf("-two: %v %v", fi, err)
+		}
+		if _, err := os.Stat(filepath.Join(out, render.FilesSumsName)); err == nil {
+			t.Fatal("the sums file was left behind")
+		}
+		// Corrupt one byte of a file's content in the archive.
+		bad := append([]byte(nil), archive.Bytes()...)
+		i := bytes.Index(bad, bytes.Repeat([]byte("1"), 64))
+		bad[i] = '0'
+		os.RemoveAll(out)
+		msg, err := run(bad)
+		if err == nil || !strings.Contains(msg, "./files/src/a/one") || strings.Contains(msg, "-two") {
+			t.Fatalf("pipelined=%v: a corrupt file: %v %q", pipelined, err, msg)
+		}
 	}
 }

@@ -249,7 +249,7 @@ func (o *CpOptions) put(ctx context.Context, pod *corev1.Pod, p *printer) error 
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("cp: %w", err)}
 	}
-	res, err := o.engine.Upload(ctx, pod, c, launch.UploadCommand(dir), plan, func(ev *launch.Transfer) { p.handle(ev) })
+	res, err := o.engine.Upload(ctx, pod, c, launch.UploadCommand(dir, plan), plan, func(ev *launch.Transfer) { p.handle(ev) })
 	if err != nil {
 		return &ExitError{Code: ExitTransfer, Err: fmt.Errorf("cp: %w", err)}
 	}

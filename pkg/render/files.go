@@ -33,7 +33,8 @@ const (
 	// FilesWaitSeconds bounds how long the init container waits for the
 	// upload: a pod whose upload never comes fails instead of waiting forever.
 	FilesWaitSeconds = 3600
-	// FilesSumsName is the checksum file, last in the upload, removed once checked.
+	// FilesSumsName is the checksum file, last in the upload, removed once
+	// checked (the engine's upload command does it).
 	FilesSumsName = ".podtask-sha256sums"
 
 	// ArtifactsVolumeName is the emptyDir behind the artifact folders.
@@ -53,14 +54,6 @@ var FilesInitCommand = []string{"sh", "-c",
 	"trap 'exit 1' TERM INT; rm -f " + FilesReadyFIFO + "; mkfifo " + FilesReadyFIFO +
 		" && exec 3<>" + FilesReadyFIFO + " && read -t " + strconv.Itoa(FilesWaitSeconds) + " r <&3 && [ \"$r\" = ok ] && exit 0; " +
 		"echo 'podtask: the files were not uploaded' >&2; exit 1"}
-
-// FilesUploadCommand, exec'd in the init container with the tar stream on
-// stdin, unpacks it into the volume, checks every file's sum, and lets the
-// init container exit. A failed check names the files.
-var FilesUploadCommand = []string{"sh", "-c",
-	"cd " + FilesUploadRoot + " && tar -xof - && " +
-		"{ out=$(sha256sum -c " + FilesSumsName + " 2>&1) || { echo \"$out\" | grep -v ': OK$' >&2; exit 1; }; } && " +
-		"rm -f " + FilesSumsName + " && echo ok > " + FilesReadyFIFO}
 
 // ArtifactsSidecarCommand keeps the sidecar up until ArtifactsStopFIFO is
 // written to or it is terminated.
