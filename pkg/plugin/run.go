@@ -55,7 +55,7 @@ Ctrl-C or SIGTERM deletes the pod unless the on-finish action is keep_pod (then 
 'kubectl podtask attach'); a second Ctrl-C leaves at once.
 
 Exit codes: the base container's exit code; 64 bad input; 69 API error; 75 the pod never
-started; 76 XCom could not be read; 130 interrupted.`,
+started; 74 files or artifacts could not be copied; 76 XCom could not be read; 130 interrupted.`,
 		Example: `  # Run a command and get its exit code back
   kubectl podtask run --image busybox:1.35 -- sh -c 'echo hello; exit 3'
 
@@ -66,7 +66,10 @@ started; 76 XCom could not be read; 130 interrupted.`,
   kubectl podtask run -f examples/xcom.yaml --on-finish-action keep_pod -o json
 
   # Debug a failing CronJob: run its pod once, watched, with another command
-  kubectl podtask run --from cronjob/nightly -- sh -c 'env; ls /data'`,
+  kubectl podtask run --from cronjob/nightly -- sh -c 'env; ls /data'
+
+  # Ship a fixed script into the job's image, run it, and bring its output folder back
+  kubectl podtask run --from cronjob/nightly --file ./fix.py --artifact /out -- python /podtask/files/fix.py`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
