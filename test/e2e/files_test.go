@@ -156,6 +156,9 @@ func TestFilesInAndArtifactsOut(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "sums ok") || !strings.Contains(stderr, "executable ran") {
 		t.Fatalf("exit %d, want 0 with the sums checked in the pod\n%s", code, stderr)
 	}
+	if strings.Contains(stderr, "ETA") || strings.Contains(stderr, "\r") {
+		t.Fatalf("a progress bar was drawn on a pipe:\n%s", stderr)
+	}
 	if s.Files == nil || s.Files.Bytes < 200<<20 || s.Files.Files != 15 {
 		t.Fatalf("summary files = %+v", s.Files)
 	}
@@ -413,5 +416,59 @@ func TestFilesBadLocalPaths(t *testing.T) {
 		if podExists(t, "default", name) {
 			t.Errorf("a pod was created for --file %s", c.arg)
 		}
+	}
+}
+
+// sparseFile makes a file of size zero bytes that takes no disk.
+func sparseFile(t *testing.T, size int64) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "zeros.bin")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// In a terminal (tmux) an upload that takes more than a second draws a bar
+// with bytes, rate and ETA, cleared at the end; -q draws none.
+func TestFilesProgressBarInTerminal(t *testing.T) {
+	t.Parallel()
+	big := sparseFile(t, 300<<20)
+	name := e2eutil.UniqueName("files-bar")
+	e2eutil.CleanupPod(t, "default", name)
+	s, exitFile := startTUI(t, name, "run", "--name", name, "--random-name-suffix=false", "--image", busybox, "--file", big, "--", "sleep", "3")
+	screen := s.waitScreen(3*time.Minute, "podtask: upload files [", "MiB/s", "ETA", "300.0 MiB")
+	t.Logf("during the upload:\n%s", strings.TrimSpace(screen))
+	screen = s.waitScreen(3*time.Minute, "podtask: files uploaded: 300.0 MiB")
+	if strings.Contains(screen, "ETA") {
+		t.Fatalf("the bar was not replaced by the summary line:\n%s", screen)
+	}
+	if code := waitExit(t, s, exitFile, 4*time.Minute); code != "0" {
+		t.Fatalf("exit %s", code)
+	}
+
+	quiet := e2eutil.UniqueName("files-bar-q")
+	e2eutil.CleanupPod(t, "default", quiet)
+	s, exitFile = startTUI(t, quiet, "run", "-q", "--name", quiet, "--random-name-suffix=false", "--image", busybox, "--file", big, "--", "true")
+	for deadline := time.Now().Add(4 * time.Minute); ; {
+		screen, _ := s.capture(false)
+		if strings.Contains(screen, "ETA") || strings.Contains(screen, "upload files") {
+			t.Fatalf("-q drew a bar:\n%s", screen)
+		}
+		if b := readFile(exitFile); strings.HasPrefix(b, "EXIT=") {
+			if code := strings.TrimSpace(strings.TrimPrefix(b, "EXIT=")); code != "0" {
+				t.Fatalf("-q: exit %s\n%s", code, screen)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("-q: the plugin did not exit:\n%s", screen)
+		}
+		time.Sleep(150 * time.Millisecond)
 	}
 }
