@@ -20,7 +20,7 @@ import (
 
 const (
 	p7Bytes  = 200 << 20
-	p7Rounds = 3
+	p7Rounds = 5
 )
 
 // p7Tree writes p7Bytes of random data in nested folders under dir.
@@ -116,16 +116,29 @@ func (b *bench) p7Files(ctx context.Context) error {
 		upFile = append(upFile, mb/s.Files.Seconds)
 		rss = append(rss, float64(r.MaxRSSKB)/1024)
 
-		// kubectl cp and podtask cp into the running pod, whole process.
-		k, err := mustRun(ctx, proc{Name: b.kubectl, Env: b.env, Timeout: 5 * time.Minute, Args: []string{"cp", src, name + ":/up-k"}})
+		// kubectl cp and podtask cp into the running pod, whole process,
+		// each first in every other round.
+		pair := func(kArgs, pArgs []string) (k, p *procResult, err error) {
+			kp := proc{Name: b.kubectl, Env: b.env, Timeout: 5 * time.Minute, Args: kArgs}
+			pp := proc{Name: b.plugin, Env: b.env, Timeout: 5 * time.Minute, Args: pArgs}
+			if round%2 == 1 {
+				if p, err = mustRun(ctx, pp); err != nil {
+					return nil, nil, err
+				}
+			}
+			if k, err = mustRun(ctx, kp); err != nil {
+				return nil, nil, err
+			}
+			if round%2 == 0 {
+				p, err = mustRun(ctx, pp)
+			}
+			return k, p, err
+		}
+		k, p, err := pair([]string{"cp", src, name + ":/up-k"}, []string{"cp", src, name + ":/up-p"})
 		if err != nil {
 			return err
 		}
 		upKubectl = append(upKubectl, mb/k.Wall.Seconds())
-		p, err := mustRun(ctx, proc{Name: b.plugin, Env: b.env, Timeout: 5 * time.Minute, Args: []string{"cp", src, name + ":/up-p"}})
-		if err != nil {
-			return err
-		}
 		upCp = append(upCp, mb/p.Wall.Seconds())
 		rss = append(rss, float64(p.MaxRSSKB)/1024)
 		clean()
@@ -146,15 +159,11 @@ func (b *bench) p7Files(ctx context.Context) error {
 		rss = append(rss, float64(r.MaxRSSKB)/1024)
 		clean(art)
 
-		k, err = mustRun(ctx, proc{Name: b.kubectl, Env: b.env, Timeout: 5 * time.Minute, Args: []string{"cp", name + ":/data", filepath.Join(dir, "down-k")}})
+		k, p, err = pair([]string{"cp", name + ":/data", filepath.Join(dir, "down-k")}, []string{"cp", name + ":/data", filepath.Join(dir, "down-p")})
 		if err != nil {
 			return err
 		}
 		downKubectl = append(downKubectl, mb/k.Wall.Seconds())
-		p, err = mustRun(ctx, proc{Name: b.plugin, Env: b.env, Timeout: 5 * time.Minute, Args: []string{"cp", name + ":/data", filepath.Join(dir, "down-p")}})
-		if err != nil {
-			return err
-		}
 		downCp = append(downCp, mb/p.Wall.Seconds())
 		rss = append(rss, float64(p.MaxRSSKB)/1024)
 		clean(filepath.Join(dir, "down-k"), filepath.Join(dir, "down-p"))
@@ -175,6 +184,6 @@ func (b *bench) p7Files(ctx context.Context) error {
 		"throughput is what the plugin reports in `run -o json` (files.seconds, artifacts[].seconds: from the exec's start "+
 		"to the files checked in the pod by their SHA-256, or to the last entry written locally), against the wall time of "+
 		"`kubectl cp` (process start to exit) into and out of a running busybox pod; the cp rows compare both tools' whole "+
-		"processes on that pod. Rounds interleave all six; peak RSS is the kernel's maxrss of every plugin process.")
+		"processes on that pod. Rounds interleave all six (kubectl cp and podtask cp take turns going first); peak RSS is the kernel's maxrss of every plugin process.")
 	return nil
 }
