@@ -252,7 +252,7 @@ func (t *tracker) fetchArtifacts(ctx context.Context, pod *corev1.Pod) error {
 			}
 			t.emit(&Notice{At: t.at(), Level: "warning", Message: "artifact " + a.Path + ": " + err.Error()})
 		} else {
-			t.emit(&Notice{At: t.at(), Level: "info", Message: fmt.Sprintf("artifact %s: %d files, %s, in %s", a.Path, res.Files, humanBytes(res.Bytes), local)})
+			t.emit(&Notice{At: t.at(), Level: "info", Message: fmt.Sprintf("artifact %s: %s, %s, in %s", a.Path, plural(res.Files, "file"), humanBytes(res.Bytes), local)})
 		}
 		t.result.Artifacts = append(t.result.Artifacts, res)
 	}
@@ -264,4 +264,11 @@ func (t *tracker) fetchArtifacts(ctx context.Context, pod *corev1.Pod) error {
 func (t *tracker) keepsArtifactsSidecar(pod *corev1.Pod) bool {
 	cs := t.containerStatus(pod, render.ArtifactsSidecarName)
 	return cs != nil && cs.State.Running != nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -232,7 +232,7 @@ func (o *CpOptions) fetch(ctx context.Context, pod *corev1.Pod, p *printer) erro
 		}
 		return &ExitError{Code: code, Err: fmt.Errorf("cp: %w", err)}
 	}
-	p.say("copied %s:%s to %s: %d files, %s", pod.Name, o.remote, local, res.Files, formatBytes(res.Bytes))
+	p.say("copied %s:%s to %s: %d file(s), %s", pod.Name, o.remote, local, res.Files, formatBytes(res.Bytes))
 	return nil
 }
 
@@ -253,6 +253,6 @@ func (o *CpOptions) put(ctx context.Context, pod *corev1.Pod, p *printer) error 
 	if err != nil {
 		return &ExitError{Code: ExitTransfer, Err: fmt.Errorf("cp: %w", err)}
 	}
-	p.say("copied %s to %s:%s: %d files, %s", o.local, pod.Name, path.Join(dir, name), plan.Files, formatBytes(res.Bytes))
+	p.say("copied %s to %s:%s: %d file(s), %s", o.local, pod.Name, path.Join(dir, name), plan.Files, formatBytes(res.Bytes))
 	return nil
 }
