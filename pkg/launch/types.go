@@ -41,22 +41,24 @@ const (
 // Result is what a task came to. It is returned by Run and Attach and is
 // also carried by the Finished event.
 type Result struct {
-	Pod       string           `json:"pod"`
-	Namespace string           `json:"namespace"`
-	Task      string           `json:"task,omitempty"`
-	RunID     string           `json:"runId,omitempty"`
-	Node      string           `json:"node,omitempty"`
-	Phase     string           `json:"phase,omitempty"` // the task's pod phase: once the base container ended, Succeeded or Failed by its exit code (a sidecar may keep the pod itself Running a moment longer)
-	Outcome   Outcome          `json:"outcome"`
-	Reason    string           `json:"reason,omitempty"`  // e.g. ErrImagePull, OOMKilled, DeadlineExceeded
-	Message   string           `json:"message,omitempty"` // a sentence for a person
-	ExitCode  *int32           `json:"exitCode,omitempty"`
-	XCom      json.RawMessage  `json:"xcom,omitempty"`
-	HasXCom   bool             `json:"hasXcom"`
-	Deleted   bool             `json:"podDeleted"`
-	Created   time.Time        `json:"created"`
-	Started   time.Time        `json:"started,omitzero"`
-	Completed time.Time        `json:"completed,omitzero"`
+	Pod       string          `json:"pod"`
+	Namespace string          `json:"namespace"`
+	Task      string          `json:"task,omitempty"`
+	RunID     string          `json:"runId,omitempty"`
+	Node      string          `json:"node,omitempty"`
+	Phase     string          `json:"phase,omitempty"` // the task's pod phase: once the base container ended, Succeeded or Failed by its exit code (a sidecar may keep the pod itself Running a moment longer)
+	Outcome   Outcome         `json:"outcome"`
+	Reason    string          `json:"reason,omitempty"`  // e.g. ErrImagePull, OOMKilled, DeadlineExceeded
+	Message   string          `json:"message,omitempty"` // a sentence for a person
+	ExitCode  *int32          `json:"exitCode,omitempty"`
+	XCom      json.RawMessage `json:"xcom,omitempty"`
+	HasXCom   bool            `json:"hasXcom"`
+	Deleted   bool            `json:"podDeleted"`
+	Created   time.Time       `json:"created"`
+	Started   time.Time       `json:"started,omitzero"`
+	Completed time.Time       `json:"completed,omitzero"`
+
+	// Files in and out (transfer.go).
 	Files     *TransferResult  `json:"files,omitempty"`     // what --file sent
 	Artifacts []TransferResult `json:"artifacts,omitempty"` // what --artifact fetched
 }
