@@ -93,6 +93,7 @@ func (b *bench) main(out string) error {
 		{"P3 API requests", b.p3Requests},
 		{"P6 log throughput and TUI memory", b.p6Logs},
 		{"P8 render --dag", b.p8DAG},
+		{"P10 files in and out", b.p10Files},
 	}
 	for _, s := range steps {
 		if b.only != "" && !strings.Contains(","+b.only+",", ","+strings.SplitN(s.name, " ", 2)[0]+",") &&

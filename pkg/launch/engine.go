@@ -65,6 +65,8 @@ type Options struct {
 	TailLines *int64
 	// Sink receives the events; may be nil.
 	Sink Sink
+	// Transfers are the files sent in and the artifacts brought back; may be nil.
+	Transfers *Transfers
 }
 
 func (e *Engine) logClient() corev1client.CoreV1Interface {

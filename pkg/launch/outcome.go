@@ -35,6 +35,9 @@ func (t *tracker) interrupted(ctx context.Context) (*Result, error) {
 	if errors.As(context.Cause(ctx), &sr) {
 		action = sr.Action
 	}
+	if t.uploadUnfinished() {
+		action = DeletePod // its task never ran
+	}
 	t.result.Outcome = OutcomeInterrupted
 	t.result.Reason = "Interrupted"
 	t.result.Message = "interrupted before the task finished"
@@ -157,6 +160,9 @@ func (t *tracker) complete(ctx context.Context, updates *podMailbox) (*Result, e
 	if ctx.Err() != nil {
 		return t.interrupted(ctx)
 	}
+	if aerr := t.fetchArtifacts(ctx, pod); aerr != nil && xerr == nil {
+		xerr = aerr
+	}
 	if xerr != nil && r.Outcome == OutcomeSucceeded {
 		r.Message = xerr.Error()
 	}
@@ -173,7 +179,7 @@ func (t *tracker) complete(ctx context.Context, updates *podMailbox) (*Result, e
 	}
 	// A kept pod is left in its final phase, so that what run reports and
 	// what list or attach show afterwards agree.
-	if !t.willDelete(t.opts.OnFinish, false) {
+	if !t.willDelete(t.opts.OnFinish, false) && !t.keepsArtifactsSidecar(pod) {
 		t.waitPhase(ctx, updates, 15*time.Second)
 	}
 	if ctx.Err() != nil {

@@ -35,6 +35,7 @@ type tracker struct {
 	logActivity atomic.Int64
 
 	stageNow Stage
+	upload   uploadState // --file, see artifacts.go
 }
 
 func (e *Engine) newTracker(pod *corev1.Pod, opts Options) *tracker {
@@ -113,6 +114,12 @@ func (t *tracker) follow(ctx context.Context) (*Result, error) {
 		case <-pullGrace.C():
 			return t.startFailed(ctx, pullReason, pullMsg)
 
+		case out := <-t.uploadDone():
+			if res, err := t.uploadFinished(ctx, out); err != nil {
+				return res, err
+			}
+			startup.arm(t.opts.StartupTimeout)
+
 		case <-updates.wake:
 			pod, deleted := updates.take()
 			if pod == nil {
@@ -132,6 +139,9 @@ func (t *tracker) follow(ctx context.Context) (*Result, error) {
 				t.stage(StageStarting)
 			}
 			t.startLogs(wctx, pod)
+			if t.startUpload(wctx, pod) {
+				startup.disarm() // the upload's time is not the start's
+			}
 			if t.baseTerminated(pod) || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 				schedule.disarm()
 				startup.disarm()

@@ -61,6 +61,10 @@ type Result struct {
 	Created   time.Time       `json:"created"`
 	Started   time.Time       `json:"started,omitzero"`
 	Completed time.Time       `json:"completed,omitzero"`
+
+	// Files in and out (transfer.go).
+	Files     *TransferResult  `json:"files,omitempty"`     // what --file sent
+	Artifacts []TransferResult `json:"artifacts,omitempty"` // what --artifact fetched
 }
 
 // StopRequest is a cancellation cause that overrides the on-finish action:

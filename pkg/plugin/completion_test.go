@@ -59,7 +59,7 @@ func TestStaticCompletions(t *testing.T) {
 		want      []string
 		directive string
 	}{
-		{[]string{""}, []string{"attach", "completion", "create-pull-secret", "debug", "help", "list", "render", "run", "version", "xcom"}, ":4"},
+		{[]string{""}, []string{"attach", "completion", "cp", "create-pull-secret", "debug", "help", "list", "render", "run", "version", "xcom"}, ":4"},
 		{[]string{"run", "--on-finish-action", ""}, []string{"delete_pod", "keep_pod", "delete_succeeded_pod", "delete_active_pod"}, ":4"},
 		{[]string{"attach", "--on-finish-action", ""}, []string{"delete_pod", "keep_pod", "delete_succeeded_pod", "delete_active_pod"}, ":4"},
 		{[]string{"render", "--xcom-mode", ""}, []string{"sidecar", "termination-message"}, ":4"},

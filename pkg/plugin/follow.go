@@ -247,6 +247,7 @@ func exitFor(res *launch.Result, err error) error {
 	var se *launch.StartError
 	var xe *launch.XComError
 	var ae *launch.APIError
+	var te *launch.TransferError
 	switch {
 	case errors.Is(err, launch.ErrInterrupted):
 		return &ExitError{Code: ExitInterrupted}
@@ -262,6 +263,11 @@ func exitFor(res *launch.Result, err error) error {
 			return &ExitError{Code: int(*res.ExitCode), Err: err}
 		}
 		return &ExitError{Code: ExitXCom, Err: err}
+	case errors.As(err, &te):
+		if res != nil && res.ExitCode != nil && *res.ExitCode != 0 {
+			return &ExitError{Code: int(*res.ExitCode), Err: err}
+		}
+		return &ExitError{Code: ExitTransfer, Err: err}
 	case errors.As(err, &ae):
 		return &ExitError{Code: ExitAPI, Err: err}
 	case err != nil:

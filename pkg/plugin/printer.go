@@ -27,6 +27,7 @@ type printer struct {
 	lastPhase    string
 	seenState    map[string]string
 	xcom         *launch.XComResult
+	bar          *progressBar // transfers, see progress.go
 }
 
 func newPrinter(logs, progress io.Writer, quiet, prefix bool, logFile io.Writer) *printer {
@@ -64,6 +65,8 @@ func (p *printer) handle(ev launch.Event) {
 		p.sayAlways(ev.Level == "warning", "%s: %s", ev.Level, ev.Message)
 	case *launch.XComResult:
 		p.xcom = ev
+	case *launch.Transfer:
+		p.transfer(ev)
 	case *launch.Cleanup:
 		if ev.Deleted {
 			p.say("pod deleted (%s)", ev.Action)
@@ -153,6 +156,9 @@ func (p *printer) sayAlways(important bool, format string, args ...any) {
 		return
 	}
 	p.logs.Flush()
+	if p.bar != nil {
+		p.bar.clear()
+	}
 	fmt.Fprintf(p.progress, "podtask: "+format+"\n", args...)
 }
 

@@ -24,6 +24,8 @@ type RunOptions struct {
 	follow         followFlags
 	interactive    interactiveFlags
 	kubectl        kubectlRunFlags
+	transfers      transferFlags
+	plan           *launch.Transfers
 	debugOnFailure bool
 
 	pod    *corev1.Pod
@@ -57,7 +59,7 @@ Ctrl-C or SIGTERM deletes the pod unless the on-finish action is keep_pod (then 
 'kubectl podtask attach'); a second Ctrl-C leaves at once.
 
 Exit codes: the base container's exit code; 64 bad input; 69 API error; 75 the pod never
-started; 76 XCom could not be read; 130 interrupted.`,
+started; 74 files or artifacts could not be copied; 76 XCom could not be read; 130 interrupted.`,
 		Example: `  # Run a command and get its exit code back
   kubectl podtask run --image busybox:1.35 -- sh -c 'echo hello; exit 3'
 
@@ -68,7 +70,10 @@ started; 76 XCom could not be read; 130 interrupted.`,
   kubectl podtask run -f examples/xcom.yaml --on-finish-action keep_pod -o json
 
   # Debug a failing CronJob: run its pod once, watched, with another command
-  kubectl podtask run --from cronjob/nightly -- sh -c 'env; ls /data'`,
+  kubectl podtask run --from cronjob/nightly -- sh -c 'env; ls /data'
+
+  # Ship a fixed script into the job's image, run it, and bring its output folder back
+  kubectl podtask run --from cronjob/nightly --file ./fix.py --artifact /out -- python /podtask/files/fix.py`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
@@ -85,6 +90,7 @@ started; 76 XCom could not be read; 130 interrupted.`,
 	o.interactive.addFlags(cmd.Flags())
 	o.kubectl.addFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.debugOnFailure, "debug-on-failure", false, "When the base container exits non-zero, show the end of its log and open a shell in a copy of the failed pod (on a terminal)")
+	o.transfers.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -109,6 +115,9 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	o.pod, o.spec = pod, spec
+	if o.plan, err = o.transfers.plan(spec); err != nil {
+		return err
+	}
 	if o.engine, err = newEngine(o.configFlags); err != nil {
 		return err
 	}
@@ -130,6 +139,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		ImagePullGrace:  o.spec.ImagePullGrace,
 	})
 	o.follow.apply(&opts)
+	opts.Transfers = o.plan
 	topts := tui.Options{
 		Task:           o.pod.Annotations[render.AnnotationTask],
 		OnFinishAction: opts.OnFinish,

@@ -47,6 +47,8 @@ type taskFlags struct {
 	randomNameSuffix                     bool
 	activeDeadlineSeconds                int64
 
+	files fileFlags // --file, --artifact
+
 	stdin io.Reader // for -f -; os.Stdin when nil
 
 	fromTemplate *corev1.PodTemplateSpec // the --from workload's pod template, once buildPod fetched it
@@ -87,6 +89,7 @@ func (o *taskFlags) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.imagePullGrace, "image-pull-grace", render.DefaultImagePullGrace, "How long image pull errors are retried before the task fails")
 	fs.BoolVar(&o.randomNameSuffix, "random-name-suffix", true, "Add a random 8-character suffix to the pod name")
 	fs.Int64Var(&o.activeDeadlineSeconds, "active-deadline-seconds", 0, "Seconds the pod may run before Kubernetes stops it")
+	o.files.addFlags(fs)
 }
 
 // toTask loads the task file, if any, and applies the flags the user set.
@@ -258,6 +261,9 @@ func (o *taskFlags) toTask(fs *pflag.FlagSet, args []string) (*render.Task, erro
 	}
 	if set("active-deadline-seconds") {
 		t.ActiveDeadlineSeconds = &o.activeDeadlineSeconds
+	}
+	if err := o.files.apply(fs, t, o.filename); err != nil {
+		return nil, err
 	}
 	if err := t.Complete(); err != nil {
 		return nil, err

@@ -280,6 +280,9 @@ func Build(t *Task, opts Options) (*Result, error) {
 	if err := addXCom(pod, rt); err != nil {
 		return nil, err
 	}
+	if err := addFilesAndArtifacts(pod, t); err != nil { // paths as given, not templated: the upload uses them
+		return nil, err
+	}
 	if pod.Labels == nil {
 		pod.Labels = map[string]string{}
 	}

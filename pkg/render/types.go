@@ -134,6 +134,8 @@ type Task struct {
 	From                         string                     `json:"from,omitempty"`
 	Params                       map[string]string          `json:"params,omitempty"`
 	SkipOnExitCode               ExitCodes                  `json:"skip_on_exit_code,omitempty"`
+	Files                        []FileSpec                 `json:"files,omitempty"`     // see files.go
+	Artifacts                    []ArtifactSpec             `json:"artifacts,omitempty"` // see files.go
 
 	// Run settings: read by the engine, recorded on the pod as annotations.
 	DoXComPush       *bool  `json:"do_xcom_push,omitempty"`

@@ -1,0 +1,118 @@
+package launch
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/podtask-dev/kubectl-podtask/pkg/archive"
+	"github.com/podtask-dev/kubectl-podtask/pkg/render"
+)
+
+func TestPlanUploadRefuses(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "in/sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "secret"), []byte("s"), 0o600)
+	os.Symlink("../../secret", filepath.Join(dir, "in/sub/out"))
+	_, err := PlanUpload([]UploadTarget{{Local: filepath.Join(dir, "in"), Entry: "files/in"}})
+	if err == nil || !strings.Contains(err.Error(), "outside") || !strings.Contains(err.Error(), "sub/out") {
+		t.Fatalf("symlink out: %v", err)
+	}
+	_, err = PlanUpload([]UploadTarget{{Local: filepath.Join(dir, "missing"), Entry: "files/missing"}})
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("missing: %v", err)
+	}
+}
+
+// The archive an upload sends unpacks to the same files, modes and sums.
+func TestUploadArchiveRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(filepath.Join(src, "a/b"), 0o750)
+	os.WriteFile(filepath.Join(src, "a/b/run.sh"), []byte("#!/bin/sh\necho hi\n"), 0o755)
+	os.WriteFile(filepath.Join(src, "data"), []byte("data"), 0o640)
+	os.Symlink("a/b/run.sh", filepath.Join(src, "link"))
+	plan, err := PlanUpload([]UploadTarget{{Local: src, Entry: "files/src"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Files != 2 || plan.Bytes != 22 {
+		t.Fatalf("plan %d files %d bytes", plan.Files, plan.Bytes)
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeUpload(pw, plan, newMeter(Upload, "files", plan.Bytes, nil))) }()
+	out := filepath.Join(dir, "out")
+	if _, err := archive.Extract(pr, out, archive.Options{Announced: -1}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(out, "files/src/a/b/run.sh"))
+	if err != nil || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("run.sh %v %v", fi, err)
+	}
+	sums, _ := os.ReadFile(filepath.Join(out, render.FilesSumsName))
+	sum := sha256.Sum256([]byte("data"))
+	if !strings.Contains(string(sums), hex.EncodeToString(sum[:])+"  ./files/src/data\n") {
+		t.Fatalf("sums:\n%s", sums)
+	}
+	if l, _ := os.Readlink(filepath.Join(out, "files/src/link")); l != "a/b/run.sh" {
+		t.Fatalf("link = %q", l)
+	}
+}
+
+// The command the pod runs, run here with busybox: it unpacks, checks every
+// file while the next arrives, and names a file whose sum differs.
+func TestUploadScriptWithBusybox(t *testing.T) {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("no busybox here")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(filepath.Join(src, "a"), 0o755)
+	os.WriteFile(filepath.Join(src, "a/one"), bytes.Repeat([]byte("1"), 3<<20), 0o644)
+	os.WriteFile(filepath.Join(src, "-two"), []byte("2"), 0o755)
+	plan, err := PlanUpload([]UploadTarget{{Local: src, Entry: "files/src"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pipelined := range []bool{true, false} {
+		var archive bytes.Buffer
+		if err := writeUpload(&archive, plan, newMeter(Upload, "files", plan.Bytes, nil)); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "out", map[bool]string{true: "p", false: "s"}[pipelined])
+		cmd := uploadScript(out, "", plan, pipelined)
+		run := func(data []byte) (string, error) {
+			c := exec.Command(bb, append([]string{"sh"}, cmd[1:]...)...)
+			c.Stdin = bytes.NewReader(data)
+			var stderr bytes.Buffer
+			c.Stderr = &stderr
+			err := c.Run()
+			return stderr.String(), err
+		}
+		if msg, err := run(archive.Bytes()); err != nil {
+			t.Fatalf("pipelined=%v: %v: %s", pipelined, err, msg)
+		}
+		if fi, err := os.Stat(filepath.Join(out, "files/src/-two")); err != nil || fi.Mode().Perm() != 0o755 {
+			t.Fatalf("-two: %v %v", fi, err)
+		}
+		if _, err := os.Stat(filepath.Join(out, render.FilesSumsName)); err == nil {
+			t.Fatal("the sums file was left behind")
+		}
+		// Corrupt one byte of a file's content in the archive.
+		bad := append([]byte(nil), archive.Bytes()...)
+		i := bytes.Index(bad, bytes.Repeat([]byte("1"), 64))
+		bad[i] = '0'
+		os.RemoveAll(out)
+		msg, err := run(bad)
+		if err == nil || !strings.Contains(msg, "./files/src/a/one") || strings.Contains(msg, "-two") {
+			t.Fatalf("pipelined=%v: a corrupt file: %v %q", pipelined, err, msg)
+		}
+	}
+}
