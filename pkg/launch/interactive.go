@@ -73,8 +73,16 @@ func (e *NotInteractiveError) Error() string {
 // prompt on SIGWINCH, and the prompt it printed before the attach connected
 // was seen by no one.
 const (
-	firstSizeDelay = 30 * time.Millisecond
-	sizeNudge      = 250 * time.Millisecond
+	firstSizeDelay = 15 * time.Millisecond
+	sizeNudge      = 150 * time.Millisecond
+)
+
+// The session attaches on the kubelet's Started event, up to
+// maxEarlyAttaches times earlyAttachPause apart, before the pod's status
+// says the container runs.
+const (
+	maxEarlyAttaches = 5
+	earlyAttachPause = 100 * time.Millisecond
 )
 
 // RunInteractive creates pod, whose base container has a stdin (see
@@ -260,13 +268,13 @@ func (s *session) notice(level, msg string) {
 // started it) and handles the session's end.
 func (s *session) loop(ctx context.Context) {
 	defer close(s.done)
-	triedEarly, failures := false, 0
+	early, failures := 0, 0
 	for {
 		st := s.state()
 		if st.ended || ctx.Err() != nil {
 			return
 		}
-		if !st.running && (!st.started || triedEarly) {
+		if !st.running && (!st.started || early >= maxEarlyAttaches) {
 			select {
 			case <-ctx.Done():
 				return
@@ -275,7 +283,16 @@ func (s *session) loop(ctx context.Context) {
 			continue
 		}
 		if !st.running {
-			triedEarly = true
+			// The kubelet said it started the container; its status says
+			// so up to a second later. A container the runtime does not
+			// run yet refuses the attach: try again shortly.
+			if early++; early > 1 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(earlyAttachPause):
+				}
+			}
 		}
 		err := s.attach(ctx, st.ns, st.pod)
 		switch {
@@ -287,6 +304,9 @@ func (s *session) loop(ctx context.Context) {
 		case err != nil && !s.connected.Load():
 			// Refused before the session began: a container that is not
 			// running yet, one that already ended, or no permission.
+			if !s.state().running {
+				continue
+			}
 			if s.waitEnded(ctx, 2*time.Second) || !s.state().running {
 				continue
 			}
