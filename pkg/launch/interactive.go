@@ -68,14 +68,15 @@ func (e *NotInteractiveError) Error() string {
 	return fmt.Sprintf("pod %s: container %q has no %s (it was not started with -i/-t)", e.Pod, e.Container, e.Missing)
 }
 
-// sizeNudge is how long after the first size the session waits for output
-// before it changes the terminal's size back and forth: a shell redraws its
-// prompt on SIGWINCH, and the prompt it printed before the attach connected
-// was seen by no one.
-const (
-	firstSizeDelay = 15 * time.Millisecond
-	sizeNudge      = 150 * time.Millisecond
-)
+// sizeNudges are when, after the first size, the session looks whether
+// output has come, and if not changes the terminal's size back and forth: a
+// shell redraws its prompt on SIGWINCH, and the prompt it printed before the
+// attach reached the container runtime was seen by no one. How long that
+// takes after the client's connection is up depends on the API server and
+// the kubelet, hence more than one look.
+var sizeNudges = []time.Duration{150 * time.Millisecond, 400 * time.Millisecond, time.Second, 2500 * time.Millisecond, 5 * time.Second}
+
+const firstSizeDelay = 15 * time.Millisecond
 
 // The session attaches on the kubelet's Started event, up to
 // maxEarlyAttaches times earlyAttachPause apart, before the pod's status
@@ -424,17 +425,19 @@ func (w *outputWriter) Write(p []byte) (int, error) {
 
 // sizeQueue passes the local terminal's sizes on. The first waits a moment
 // after the session connected (the attach reaches the container runtime
-// just after the client's connection is up), and when no output has come
-// sizeNudge later, the size is changed back and forth once, so that a shell
+// just after the client's connection is up), and while no output has come,
+// at each of sizeNudges the size is changed back and forth, so that a shell
 // redraws the prompt it printed before anyone was attached.
 type sizeQueue struct {
-	ctx   context.Context
-	s     *session
-	sizes chan *remotecommand.TerminalSize
-	first bool
-	last  remotecommand.TerminalSize
-	nudge <-chan time.Time
-	queue []remotecommand.TerminalSize
+	ctx    context.Context
+	s      *session
+	sizes  chan *remotecommand.TerminalSize
+	first  bool
+	last   remotecommand.TerminalSize
+	nudge  <-chan time.Time
+	nudges int // how many of sizeNudges have fired
+	start  time.Time
+	queue  []remotecommand.TerminalSize
 }
 
 func newSizeQueue(ctx context.Context, src remotecommand.TerminalSizeQueue, s *session) *sizeQueue {
@@ -468,7 +471,8 @@ func (q *sizeQueue) Next() *remotecommand.TerminalSize {
 		case <-q.ctx.Done():
 			return nil
 		}
-		q.nudge = time.After(sizeNudge)
+		q.start = time.Now()
+		q.nudge = time.After(sizeNudges[0])
 	}
 	for {
 		if len(q.queue) > 0 {
@@ -488,6 +492,9 @@ func (q *sizeQueue) Next() *remotecommand.TerminalSize {
 			q.nudge = nil
 			if q.s.output.Load() || q.last.Height < 2 {
 				continue
+			}
+			if q.nudges++; q.nudges < len(sizeNudges) {
+				q.nudge = time.After(time.Until(q.start.Add(sizeNudges[q.nudges])))
 			}
 			small := q.last
 			small.Height--
