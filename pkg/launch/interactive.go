@@ -91,7 +91,7 @@ const (
 // container runs, term is attached to it.
 func (e *Engine) RunInteractive(ctx context.Context, pod *corev1.Pod, opts Options, term Terminal) (*Result, error) {
 	opts = OptionsFromPod(pod, opts)
-	return e.interactive(ctx, opts, term, func(ctx context.Context, opts Options) (*Result, error) {
+	return e.interactive(ctx, opts, term, false, func(ctx context.Context, opts Options) (*Result, error) {
 		return e.Run(ctx, pod, opts)
 	})
 }
@@ -127,12 +127,15 @@ func (e *Engine) AttachInteractive(ctx context.Context, namespace, name string, 
 				&NotInteractiveError{Pod: name, Container: c.Name, Missing: "terminal"}
 		}
 	}
-	return e.interactive(ctx, opts, term, func(ctx context.Context, opts Options) (*Result, error) {
+	return e.interactive(ctx, opts, term, true, func(ctx context.Context, opts Options) (*Result, error) {
 		return e.Attach(ctx, namespace, name, opts)
 	})
 }
 
-func (e *Engine) interactive(ctx context.Context, opts Options, term Terminal,
+// interactive follows a task with term attached. A refused attach stops
+// the task: a pod run for it is cleaned up by its on-finish action, one
+// attached to again (found) is left as it was.
+func (e *Engine) interactive(ctx context.Context, opts Options, term Terminal, found bool,
 	follow func(context.Context, Options) (*Result, error)) (*Result, error) {
 	att, ok := e.Exec.(Attacher)
 	if !ok {
@@ -141,7 +144,7 @@ func (e *Engine) interactive(ctx context.Context, opts Options, term Terminal,
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	s := &session{
-		attacher: att, term: term, base: opts.BaseContainer, user: opts.Sink, stop: stop,
+		attacher: att, term: term, base: opts.BaseContainer, user: opts.Sink, stop: stop, found: found,
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	opts.Sink = s.sink
@@ -173,6 +176,7 @@ type session struct {
 	base     string
 	user     Sink
 	stop     context.CancelCauseFunc
+	found    bool // the pod was attached to again, not run
 
 	mu      sync.Mutex
 	ns, pod string
@@ -315,7 +319,11 @@ func (s *session) loop(ctx context.Context) {
 				continue
 			}
 			s.err = &APIError{Op: "attach to container " + s.base, Err: err}
-			s.stop(nil)
+			if s.found {
+				s.stop(&StopRequest{Action: KeepPod})
+			} else {
+				s.stop(nil)
+			}
 			return
 		}
 		// The session ran and is over.

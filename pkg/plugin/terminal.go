@@ -79,14 +79,19 @@ func (t *terminal) setRaw(on bool) {
 	if t.closed || t.saved != nil {
 		return
 	}
-	st, err := term.MakeRaw(int(t.in.Fd()))
-	if err != nil {
-		return
-	}
-	t.saved = st
+	// Output is held before the terminal goes raw: a line written in
+	// between would be printed without its carriage return.
 	for _, h := range t.held {
 		h.setHold(true)
 	}
+	st, err := term.MakeRaw(int(t.in.Fd()))
+	if err != nil {
+		for _, h := range t.held {
+			h.setHold(false)
+		}
+		return
+	}
+	t.saved = st
 }
 
 // restore puts the terminal back as it was and prints what was held back.
