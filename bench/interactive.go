@@ -314,7 +314,7 @@ func (b *bench) stdinRound(ctx context.Context, data []byte, sum string, p proc)
 }
 
 func (b *bench) p7Interactive(ctx context.Context) error {
-	const rounds, keys = 5, 20
+	const rounds, keys = 5, 30
 	var ptPrompt, kPrompt, ptFloor, ptRTT, kRTT sample
 	for i := 0; i < rounds; i++ {
 		name, kname := fmt.Sprintf("%s-it%d", b.id, i), fmt.Sprintf("%s-kit%d", b.id, i)
@@ -354,7 +354,7 @@ func (b *bench) p7Interactive(ctx context.Context) error {
 	h := sha256.Sum256(data)
 	sum := hex.EncodeToString(h[:])
 	var ptRate, kRate, ratios sample
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 6; i++ {
 		// Both at once, so that they share the API server, the kubelet
 		// and the machine alike.
 		var pr, kr float64
@@ -390,7 +390,7 @@ func (b *bench) p7Interactive(ctx context.Context) error {
 			"when busybox sh printed it before the attach), podtask gets no key. The API floor row is the same prompt moment "+
 			"against the moment the benchmark's watch saw the base container running; podtask attaches on the kubelet's "+
 			"Started event, which comes before the status says running, so it can be negative. Keystroke round trip: "+
-			"`tmux send-keys -l a` to the echoed `a` read back, 20 keys per session, typed into the two shells by turns, who goes first changing every turn. Stdin: 50 MB of random bytes "+
+			"`tmux send-keys -l a` to the echoed `a` read back, 30 keys per session, typed into the two shells by turns, who goes first changing every turn. Stdin: 50 MB of random bytes "+
 			"written into a pipe in 1 MiB writes; rate = (50 MB − 1 MiB) / (sum line read on stdout − first MiB taken); "+
 			"the ratio is the median of the rounds' ratios.")
 	return nil
