@@ -154,6 +154,14 @@ func (s *screenWriter) endLine() {
 	}
 }
 
+// reopen lets a closed terminal be made raw again, for the next session
+// of the same command.
+func (t *terminal) reopen() {
+	t.mu.Lock()
+	t.closed = false
+	t.mu.Unlock()
+}
+
 // hold returns a writer to w that holds its output back while the
 // terminal is raw.
 func (t *terminal) hold(w io.Writer) io.Writer {
