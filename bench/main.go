@@ -92,6 +92,7 @@ func (b *bench) main(out string) error {
 		{"P1/P2 trivial task and completion latency", b.p1Trivial},
 		{"P3 API requests", b.p3Requests},
 		{"P6 log throughput and TUI memory", b.p6Logs},
+		{"P7 interactive: prompt, keystrokes, stdin", b.p7Interactive},
 		{"P8 render --dag", b.p8DAG},
 		{"P10 files in and out", b.p10Files},
 	}

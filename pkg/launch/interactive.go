@@ -68,13 +68,22 @@ func (e *NotInteractiveError) Error() string {
 	return fmt.Sprintf("pod %s: container %q has no %s (it was not started with -i/-t)", e.Pod, e.Container, e.Missing)
 }
 
-// sizeNudge is how long after the first size the session waits for output
-// before it changes the terminal's size back and forth: a shell redraws its
-// prompt on SIGWINCH, and the prompt it printed before the attach connected
-// was seen by no one.
+// sizeNudges are when, after the first size, the session looks whether
+// output has come, and if not changes the terminal's size back and forth: a
+// shell redraws its prompt on SIGWINCH, and the prompt it printed before the
+// attach reached the container runtime was seen by no one. How long that
+// takes after the client's connection is up depends on the API server and
+// the kubelet, hence more than one look.
+var sizeNudges = []time.Duration{150 * time.Millisecond, 400 * time.Millisecond, time.Second, 2500 * time.Millisecond, 5 * time.Second}
+
+const firstSizeDelay = 15 * time.Millisecond
+
+// The session attaches on the kubelet's Started event, up to
+// maxEarlyAttaches times earlyAttachPause apart, before the pod's status
+// says the container runs.
 const (
-	firstSizeDelay = 30 * time.Millisecond
-	sizeNudge      = 250 * time.Millisecond
+	maxEarlyAttaches = 5
+	earlyAttachPause = 100 * time.Millisecond
 )
 
 // RunInteractive creates pod, whose base container has a stdin (see
@@ -82,7 +91,7 @@ const (
 // container runs, term is attached to it.
 func (e *Engine) RunInteractive(ctx context.Context, pod *corev1.Pod, opts Options, term Terminal) (*Result, error) {
 	opts = OptionsFromPod(pod, opts)
-	return e.interactive(ctx, opts, term, func(ctx context.Context, opts Options) (*Result, error) {
+	return e.interactive(ctx, opts, term, false, func(ctx context.Context, opts Options) (*Result, error) {
 		return e.Run(ctx, pod, opts)
 	})
 }
@@ -118,12 +127,15 @@ func (e *Engine) AttachInteractive(ctx context.Context, namespace, name string, 
 				&NotInteractiveError{Pod: name, Container: c.Name, Missing: "terminal"}
 		}
 	}
-	return e.interactive(ctx, opts, term, func(ctx context.Context, opts Options) (*Result, error) {
+	return e.interactive(ctx, opts, term, true, func(ctx context.Context, opts Options) (*Result, error) {
 		return e.Attach(ctx, namespace, name, opts)
 	})
 }
 
-func (e *Engine) interactive(ctx context.Context, opts Options, term Terminal,
+// interactive follows a task with term attached. A refused attach stops
+// the task: a pod run for it is cleaned up by its on-finish action, one
+// attached to again (found) is left as it was.
+func (e *Engine) interactive(ctx context.Context, opts Options, term Terminal, found bool,
 	follow func(context.Context, Options) (*Result, error)) (*Result, error) {
 	att, ok := e.Exec.(Attacher)
 	if !ok {
@@ -132,7 +144,7 @@ func (e *Engine) interactive(ctx context.Context, opts Options, term Terminal,
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	s := &session{
-		attacher: att, term: term, base: opts.BaseContainer, user: opts.Sink, stop: stop,
+		attacher: att, term: term, base: opts.BaseContainer, user: opts.Sink, stop: stop, found: found,
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	opts.Sink = s.sink
@@ -164,6 +176,7 @@ type session struct {
 	base     string
 	user     Sink
 	stop     context.CancelCauseFunc
+	found    bool // the pod was attached to again, not run
 
 	mu      sync.Mutex
 	ns, pod string
@@ -260,13 +273,13 @@ func (s *session) notice(level, msg string) {
 // started it) and handles the session's end.
 func (s *session) loop(ctx context.Context) {
 	defer close(s.done)
-	triedEarly, failures := false, 0
+	early, failures := 0, 0
 	for {
 		st := s.state()
 		if st.ended || ctx.Err() != nil {
 			return
 		}
-		if !st.running && (!st.started || triedEarly) {
+		if !st.running && (!st.started || early >= maxEarlyAttaches) {
 			select {
 			case <-ctx.Done():
 				return
@@ -275,7 +288,16 @@ func (s *session) loop(ctx context.Context) {
 			continue
 		}
 		if !st.running {
-			triedEarly = true
+			// The kubelet said it started the container; its status says
+			// so up to a second later. A container the runtime does not
+			// run yet refuses the attach: try again shortly.
+			if early++; early > 1 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(earlyAttachPause):
+				}
+			}
 		}
 		err := s.attach(ctx, st.ns, st.pod)
 		switch {
@@ -287,6 +309,9 @@ func (s *session) loop(ctx context.Context) {
 		case err != nil && !s.connected.Load():
 			// Refused before the session began: a container that is not
 			// running yet, one that already ended, or no permission.
+			if !s.state().running {
+				continue
+			}
 			if s.waitEnded(ctx, 2*time.Second) || !s.state().running {
 				continue
 			}
@@ -294,7 +319,11 @@ func (s *session) loop(ctx context.Context) {
 				continue
 			}
 			s.err = &APIError{Op: "attach to container " + s.base, Err: err}
-			s.stop(nil)
+			if s.found {
+				s.stop(&StopRequest{Action: KeepPod})
+			} else {
+				s.stop(nil)
+			}
 			return
 		}
 		// The session ran and is over.
@@ -404,17 +433,19 @@ func (w *outputWriter) Write(p []byte) (int, error) {
 
 // sizeQueue passes the local terminal's sizes on. The first waits a moment
 // after the session connected (the attach reaches the container runtime
-// just after the client's connection is up), and when no output has come
-// sizeNudge later, the size is changed back and forth once, so that a shell
+// just after the client's connection is up), and while no output has come,
+// at each of sizeNudges the size is changed back and forth, so that a shell
 // redraws the prompt it printed before anyone was attached.
 type sizeQueue struct {
-	ctx   context.Context
-	s     *session
-	sizes chan *remotecommand.TerminalSize
-	first bool
-	last  remotecommand.TerminalSize
-	nudge <-chan time.Time
-	queue []remotecommand.TerminalSize
+	ctx    context.Context
+	s      *session
+	sizes  chan *remotecommand.TerminalSize
+	first  bool
+	last   remotecommand.TerminalSize
+	nudge  <-chan time.Time
+	nudges int // how many of sizeNudges have fired
+	start  time.Time
+	queue  []remotecommand.TerminalSize
 }
 
 func newSizeQueue(ctx context.Context, src remotecommand.TerminalSizeQueue, s *session) *sizeQueue {
@@ -448,7 +479,8 @@ func (q *sizeQueue) Next() *remotecommand.TerminalSize {
 		case <-q.ctx.Done():
 			return nil
 		}
-		q.nudge = time.After(sizeNudge)
+		q.start = time.Now()
+		q.nudge = time.After(sizeNudges[0])
 	}
 	for {
 		if len(q.queue) > 0 {
@@ -468,6 +500,9 @@ func (q *sizeQueue) Next() *remotecommand.TerminalSize {
 			q.nudge = nil
 			if q.s.output.Load() || q.last.Height < 2 {
 				continue
+			}
+			if q.nudges++; q.nudges < len(sizeNudges) {
+				q.nudge = time.After(time.Until(q.start.Add(sizeNudges[q.nudges])))
 			}
 			small := q.last
 			small.Height--

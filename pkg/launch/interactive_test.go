@@ -177,7 +177,7 @@ type fixedSizes struct {
 func (f fixedSizes) Next() *remotecommand.TerminalSize { return <-f.sizes }
 
 // Without output after the first size, the size goes down a row and back,
-// so that a shell redraws its prompt.
+// so that a shell redraws its prompt, and again while no output comes.
 func TestSizeQueueNudges(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -185,10 +185,11 @@ func TestSizeQueueNudges(t *testing.T) {
 	src.sizes <- &remotecommand.TerminalSize{Width: 80, Height: 24}
 	q := newSizeQueue(ctx, src, &session{})
 	var got []remotecommand.TerminalSize
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 5; i++ {
 		got = append(got, *q.Next())
 	}
-	want := []remotecommand.TerminalSize{{Width: 80, Height: 24}, {Width: 80, Height: 23}, {Width: 80, Height: 24}}
+	want := []remotecommand.TerminalSize{{Width: 80, Height: 24}, {Width: 80, Height: 23}, {Width: 80, Height: 24},
+		{Width: 80, Height: 23}, {Width: 80, Height: 24}}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("sizes %v, want %v", got, want)

@@ -68,7 +68,10 @@ result when the pod used termination-message mode or its sidecar is still runnin
   kubectl podtask attach hello-world-k3j9x2ab
 
   # Find it by task name; the newest run if there are several
-  kubectl podtask attach --task hello-world --latest --tail 100`,
+  kubectl podtask attach --task hello-world --latest --tail 100
+
+  # Get the shell of an interactive task (run -it, kept or detached) back
+  kubectl podtask attach -it sh-k3j9x2ab`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeTaskPods(flags),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -108,6 +108,12 @@ func registerCompletions(root *cobra.Command, flags *genericclioptions.ConfigFla
 		"service-account":    completeServiceAccounts(flags),
 		"task":               completeTaskLabel(flags, launch.LabelTask),
 		"run-id":             completeTaskLabel(flags, launch.LabelRunID),
+		"override-type": cobra.FixedCompletions([]cobra.Completion{
+			cobra.CompletionWithDesc("strategic", "strategic merge patch: lists such as containers merge by name (default)"),
+			cobra.CompletionWithDesc("merge", "JSON merge patch: a list replaces the list"),
+			cobra.CompletionWithDesc("json", "JSON patch: a list of operations"),
+		}, cobra.ShellCompDirectiveNoFileComp),
+		"detach-keys": cobra.FixedCompletions([]cobra.Completion{"ctrl-p,ctrl-q"}, cobra.ShellCompDirectiveNoFileComp),
 		"container-logs": cobra.FixedCompletions([]cobra.Completion{
 			cobra.CompletionWithDesc("all", "every container of the pod"),
 		}, cobra.ShellCompDirectiveNoFileComp),

@@ -23,6 +23,11 @@ type interactiveFlags struct {
 	stdin, tty bool
 	detachKeys string
 	keys       []byte // parsed detachKeys
+
+	// term is the local terminal, made by the first session that needs it
+	// and kept for the next (a second session in the same command reads
+	// the same input pump).
+	term *terminal
 }
 
 func (f *interactiveFlags) addFlags(fs *pflag.FlagSet) {
@@ -98,10 +103,15 @@ func (f *interactiveFlags) followInteractive(ctx context.Context, streams generi
 	defer cancel()
 	term := launch.Terminal{In: streams.In, TTY: f.tty, DetachKeys: f.keys}
 	if f.tty {
-		t, err := newTerminal(streams.In, streams.Out)
-		if err != nil {
-			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("-t/--tty: %w", err)}
+		if f.term == nil {
+			t, err := newTerminal(streams.In, streams.Out)
+			if err != nil {
+				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("-t/--tty: %w", err)}
+			}
+			f.term = t
 		}
+		t := f.term
+		t.reopen()
 		defer t.close()
 		stop := t.guard(cancel)
 		defer stop()

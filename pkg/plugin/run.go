@@ -55,6 +55,11 @@ XCom: with --xcom the task writes JSON to /airflow/xcom/return.json; a sidecar k
 alive until the result has been read. With --xcom-mode=termination-message there is no sidecar:
 the result is the container's termination message, limited to 4096 bytes.
 
+Interactive: -i sends stdin to the base container's stdin (its end closes it; the output is still
+the log stream); -it connects this terminal to a terminal in the pod (raw mode, window size,
+Ctrl-C for the pod's process) and the shell's exit code is the exit code. --detach creates the
+pod and exits; attach picks it up.
+
 Ctrl-C or SIGTERM deletes the pod unless the on-finish action is keep_pod (then attach again with
 'kubectl podtask attach'); a second Ctrl-C leaves at once.
 
@@ -68,6 +73,12 @@ started; 74 files or artifacts could not be copied; 76 XCom could not be read; 1
 
   # Run a task file, keep the pod, and print a JSON summary for scripts
   kubectl podtask run -f examples/xcom.yaml --on-finish-action keep_pod -o json
+
+  # A shell in a pod, deleted when it exits
+  kubectl podtask run -it --image busybox:1.35 -- sh
+
+  # Pipe a file through a task
+  kubectl podtask run -i --image busybox:1.35 -- sha256sum < data.bin
 
   # Debug a failing CronJob: run its pod once, watched, with another command
   kubectl podtask run --from cronjob/nightly -- sh -c 'env; ls /data'

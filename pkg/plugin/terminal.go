@@ -79,14 +79,19 @@ func (t *terminal) setRaw(on bool) {
 	if t.closed || t.saved != nil {
 		return
 	}
-	st, err := term.MakeRaw(int(t.in.Fd()))
-	if err != nil {
-		return
-	}
-	t.saved = st
+	// Output is held before the terminal goes raw: a line written in
+	// between would be printed without its carriage return.
 	for _, h := range t.held {
 		h.setHold(true)
 	}
+	st, err := term.MakeRaw(int(t.in.Fd()))
+	if err != nil {
+		for _, h := range t.held {
+			h.setHold(false)
+		}
+		return
+	}
+	t.saved = st
 }
 
 // restore puts the terminal back as it was and prints what was held back.
@@ -147,6 +152,14 @@ func (s *screenWriter) endLine() {
 		_, _ = s.w.Write([]byte("\r\n"))
 		s.midLine = false
 	}
+}
+
+// reopen lets a closed terminal be made raw again, for the next session
+// of the same command.
+func (t *terminal) reopen() {
+	t.mu.Lock()
+	t.closed = false
+	t.mu.Unlock()
 }
 
 // hold returns a writer to w that holds its output back while the

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,7 +38,41 @@ type termRun struct {
 // startTerm runs the plugin with args in a fresh 100x30 tmux terminal.
 func startTerm(t *testing.T, name string, args ...string) *termRun {
 	t.Helper()
-	kubeconfig := e2eutil.PluginKubeconfig(t)
+	return startTermAs(t, name, interactiveKubeconfig(t), args...)
+}
+
+var interactiveKC struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// interactiveKubeconfig is a least-privilege user of these tests' own, bound
+// to exactly README's rules (e2eutil.PodtaskRules): the suite's user is
+// shared by every run of the suite on the cluster, whose rules may be
+// another build's.
+func interactiveKubeconfig(t *testing.T) string {
+	t.Helper()
+	admin := e2eutil.Kubeconfig(t)
+	interactiveKC.once.Do(func() {
+		dir, err := os.MkdirTemp("", "podtask-e2e-interactive-")
+		if err != nil {
+			interactiveKC.err = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		interactiveKC.path, interactiveKC.err = e2eutil.ServiceAccountKubeconfig(ctx, admin, "default", "podtask-e2e-interactive", e2eutil.PodtaskRules, dir)
+	})
+	if interactiveKC.err != nil {
+		t.Fatalf("the least-privilege user: %v", interactiveKC.err)
+	}
+	return interactiveKC.path
+}
+
+// startTermAs is startTerm with the plugin's kubeconfig.
+func startTermAs(t *testing.T, name, kubeconfig string, args ...string) *termRun {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed")
 	}
@@ -184,6 +219,37 @@ func TestInteractiveSIGTERMKeepPodAttach(t *testing.T) {
 	}
 }
 
+// A connection to the API server that breaks mid-session restores the
+// terminal, keeps the pod, and says how to attach again; attach -it does.
+func TestInteractiveConnectionDropped(t *testing.T) {
+	t.Parallel()
+	proxy := newCutProxy(t, "127.0.0.1:6443")
+	via := kubeconfigVia(t, interactiveKubeconfig(t), proxy.ln.Addr().String())
+	name := e2eutil.UniqueName("it-cut")
+	r := startTermAs(t, name, via, "run", "-it", "--name", name, "--random-name-suffix=false", "--image", busybox, "--", "sh")
+	e2eutil.CleanupPod(t, e2eutil.Namespace, name)
+	r.waitScreen(2*time.Minute, prompt)
+	r.typeLine("Z=survived")
+	time.Sleep(500 * time.Millisecond)
+	if n := proxy.cut(); n == 0 {
+		t.Fatal("no connection to cut")
+	}
+	if code := r.wait(time.Minute); code != "69" {
+		t.Errorf("exit code %s after the connection broke, want 69", code)
+	}
+	if screen := r.joined(); !strings.Contains(screen, "kubectl podtask attach -it "+name+" -n default") {
+		t.Errorf("no attach command on the screen:\n%s", screen)
+	}
+	a := startTerm(t, name+"-a", "attach", "-it", name)
+	a.waitScreen(time.Minute, prompt)
+	a.typeLine("echo Z=$Z")
+	a.waitScreen(20*time.Second, "Z=survived")
+	a.typeLine("exit")
+	if code := a.wait(time.Minute); code != "0" {
+		t.Errorf("attach -it: exit code %s, want 0", code)
+	}
+}
+
 // The detach keys leave the pod running and print how to attach again;
 // attach -it re-enters the same shell, and its exit deletes the pod.
 func TestInteractiveDetachKeys(t *testing.T) {
@@ -235,6 +301,7 @@ func TestStdinSha256(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := pluginCmd(t, ctx, "run", "-i", "--image", busybox, "--", "sha256sum")
+	cmd.Env = append(cmd.Env, "KUBECONFIG="+interactiveKubeconfig(t))
 	cmd.Stdin = in
 	var out, errOut syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -253,7 +320,13 @@ func TestStdinLinesAtStart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	script := `i=1; while [ $i -le 1000 ]; do echo line-$i; i=$((i+1)); done; cat; echo done`
-	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "from-stdin\n", "run", "-i", "--image", busybox, "--", "sh", "-c", script)
+	cmd := pluginCmd(t, ctx, "run", "-i", "--image", busybox, "--", "sh", "-c", script)
+	cmd.Env = append(cmd.Env, "KUBECONFIG="+interactiveKubeconfig(t))
+	cmd.Stdin = strings.NewReader("from-stdin\n")
+	var out, errOut syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	code := exitCodeOf(t, cmd.Run())
+	stdout, stderr := out.String(), errOut.String()
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
