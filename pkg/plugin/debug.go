@@ -57,8 +57,9 @@ original (emptyDir volumes start empty, another node, ...).
 
 TARGET is a task pod (running or finished) or any pod by name, pod/NAME, cronjob/NAME, job/NAME,
 deployment/NAME, a task found with --task NAME [--run-id ID] [--latest], -f task.yaml, or a
-DAG's task with --dag FILE --task-id ID; every task flag applies to the last two. Without a terminal on stdin the shell reads stdin (a script) and
-its output is the copy's log.
+DAG's task with --dag FILE --task-id ID; every task flag applies to the last two, and to
+workloads. Without a terminal on stdin the shell reads stdin (a script) and its output is the
+copy's log.
 
 The exit code is the shell's.`,
 		Example: `  # A shell in the environment of a CronJob's pod (its secrets, config maps and volumes)
