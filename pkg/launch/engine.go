@@ -199,6 +199,9 @@ type DeletedError struct {
 	Pod     string
 	By      string // who, when the pod says so; else "another client"
 	Message string
+	// Disrupted says the control plane deleted it (eviction, preemption,
+	// a node drain): the pod carried a DisruptionTarget condition.
+	Disrupted bool
 }
 
 func (e *DeletedError) Error() string { return e.Message }

@@ -21,10 +21,12 @@ type RunOptions struct {
 
 	task   taskFlags
 	follow followFlags
+	retry  retryFlags
 
 	pod    *corev1.Pod
 	spec   *render.Task
 	engine *launch.Engine
+	policy launch.RetryPolicy
 }
 
 // NewRunOptions returns the options with their defaults.
@@ -77,6 +79,7 @@ started; 76 XCom could not be read; 130 interrupted.`,
 	}
 	o.task.addFlags(cmd.Flags())
 	o.follow.addFlags(cmd.Flags())
+	o.retry.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -91,6 +94,9 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	o.pod, o.spec = pod, spec
+	if o.policy, err = o.retry.policy(cmd.Flags(), spec); err != nil {
+		return err
+	}
 	if o.engine, err = newEngine(o.configFlags); err != nil {
 		return err
 	}
@@ -115,6 +121,6 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		NoColor:        os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb",
 	}
 	return o.follow.follow(ctx, o.streams, opts, topts, func(ctx context.Context, opts launch.Options) (*launch.Result, error) {
-		return o.engine.Run(ctx, o.pod, opts)
+		return o.engine.RunTries(ctx, o.pod, opts, o.policy)
 	})
 }
