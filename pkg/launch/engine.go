@@ -65,6 +65,9 @@ type Options struct {
 	TailLines *int64
 	// Sink receives the events; may be nil.
 	Sink Sink
+
+	// podSet, in a mapped run, is the run's shared watches.
+	podSet *podSet
 }
 
 func (e *Engine) logClient() corev1client.CoreV1Interface {

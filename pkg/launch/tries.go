@@ -121,6 +121,9 @@ func (e *Engine) RunTries(ctx context.Context, pod *corev1.Pod, opts Options, po
 			}
 			opts.Sink(ev)
 		}
+		if opts.podSet != nil && res != nil && res.Deleted {
+			opts.podSet.waitGone(ctx, res.Pod, time.Minute) // a mapped run's slot holds one pod at a time
+		}
 		if !sleepCtx(ctx, e.timers(), d) {
 			return res, ErrInterrupted
 		}

@@ -22,6 +22,7 @@ type RunOptions struct {
 	task   taskFlags
 	follow followFlags
 	retry  retryFlags
+	each   eachFlags
 
 	pod    *corev1.Pod
 	spec   *render.Task
@@ -80,6 +81,7 @@ started; 76 XCom could not be read; 130 interrupted.`,
 	o.task.addFlags(cmd.Flags())
 	o.follow.addFlags(cmd.Flags())
 	o.retry.addFlags(cmd.Flags())
+	o.each.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -89,6 +91,12 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	ctx := cmdContext(cmd)
+	if err := o.each.validateEachOnly(cmd.Flags()); err != nil {
+		return err
+	}
+	if o.each.items != "" {
+		return o.completeEach(ctx, cmd, args)
+	}
 	pod, spec, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
 	if err != nil {
 		return err
@@ -109,6 +117,9 @@ func (o *RunOptions) Validate() error { return nil }
 
 // Run launches the task and follows it to the end.
 func (o *RunOptions) Run(ctx context.Context) error {
+	if o.each.items != "" {
+		return o.runEach(ctx)
+	}
 	opts := launch.OptionsFromPod(o.pod, launch.Options{
 		ScheduleTimeout: o.spec.ScheduleTimeout,
 		StartupTimeout:  o.spec.StartupTimeout,

@@ -315,9 +315,24 @@ func setEnv(env render.EnvVars, k, v string) render.EnvVars {
 // pod_template_file and full_pod_spec, and renders. Bad input is ExitUsage,
 // cluster errors are ExitAPI.
 func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *taskFlags, fs *pflag.FlagSet, args []string) (*corev1.Pod, *render.Task, error) {
+	task, opts, err := prepareTask(ctx, flags, tf, fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	pod, err := render.Render(task, opts)
+	if err != nil {
+		return nil, nil, &ExitError{Code: ExitUsage, Err: withFlagHint(err, fs)}
+	}
+	return pod, task, nil
+}
+
+// prepareTask is the task and the render options buildPod renders: the
+// flags over the task file, the namespace, the files read, the --from
+// workload's template fetched.
+func prepareTask(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *taskFlags, fs *pflag.FlagSet, args []string) (*render.Task, render.Options, error) {
 	task, err := tf.toTask(fs, args)
 	if err != nil {
-		return nil, nil, &ExitError{Code: ExitUsage, Err: err}
+		return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: err}
 	}
 	ns, explicit, err := flags.ToRawKubeConfigLoader().Namespace()
 	switch {
@@ -327,7 +342,7 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 	case err == nil:
 		task.Namespace = ns
 	default:
-		return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
+		return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
 	}
 	opts := render.Options{}
 	for _, f := range []struct {
@@ -342,30 +357,26 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 		}
 		data, err := os.ReadFile(f.path)
 		if err != nil {
-			return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w", f.flag, err)}
+			return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w", f.flag, err)}
 		}
 		*f.dst = &render.File{Path: f.path, Data: data}
 	}
 	if task.From != "" {
 		kind, name, err := parseFrom(task.From)
 		if err != nil {
-			return nil, nil, &ExitError{Code: ExitUsage, Err: err}
+			return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: err}
 		}
 		cfg, err := flags.ToRESTConfig()
 		if err != nil {
-			return nil, nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from: %w", err)}
+			return nil, render.Options{}, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from: %w", err)}
 		}
 		tpl, err := fetchTemplate(ctx, cfg, task.Namespace, kind, name)
 		if err != nil {
-			return nil, nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from %s/%s: %w", kind, name, err)}
+			return nil, render.Options{}, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from %s/%s: %w", kind, name, err)}
 		}
 		opts.Base, opts.BaseName = tpl, name
 	}
-	pod, err := render.Render(task, opts)
-	if err != nil {
-		return nil, nil, &ExitError{Code: ExitUsage, Err: withFlagHint(err, fs)}
-	}
-	return pod, task, nil
+	return task, opts, nil
 }
 
 // fieldFlags are the flags that set a task field, for error messages.
