@@ -92,6 +92,7 @@ func (b *bench) main(out string) error {
 		{"P1/P2 trivial task and completion latency", b.p1Trivial},
 		{"P3 API requests", b.p3Requests},
 		{"P6 log throughput and TUI memory", b.p6Logs},
+		{"P9 mapped run", b.p9Mapped},
 	}
 	for _, s := range steps {
 		if b.only != "" && !strings.Contains(","+b.only+",", ","+strings.SplitN(s.name, " ", 2)[0]+",") &&
