@@ -55,8 +55,15 @@ the result is the container's termination message, limited to 4096 bytes.
 Ctrl-C or SIGTERM deletes the pod unless the on-finish action is keep_pod (then attach again with
 'kubectl podtask attach'); a second Ctrl-C leaves at once.
 
+Retries: --retries N runs a failed try again in a new pod (labelled with its try number) after
+--retry-delay; a bad image or configuration is not retried; the last try's exit code counts.
+
+Mapped runs: --each ITEMS (JSON Lines or CSV with a header row, '-' for stdin) runs the task once
+per item, its params set as --param would, at most --parallelism pods at once; log lines are
+prefixed with [item]; a summary table ends the run; --xcom-out writes a JSON array in item order.
+
 Exit codes: the base container's exit code; 64 bad input; 69 API error; 75 the pod never
-started; 76 XCom could not be read; 130 interrupted.`,
+started; 76 XCom could not be read; 123 (--each) an item did not succeed; 130 interrupted.`,
 		Example: `  # Run a command and get its exit code back
   kubectl podtask run --image busybox:1.35 -- sh -c 'echo hello; exit 3'
 
@@ -65,6 +72,12 @@ started; 76 XCom could not be read; 130 interrupted.`,
 
   # Run a task file, keep the pod, and print a JSON summary for scripts
   kubectl podtask run -f examples/xcom.yaml --on-finish-action keep_pod -o json
+
+  # Retry a flaky task twice, 30 s apart
+  kubectl podtask run -f task.yaml --retries 2 --retry-delay 30s
+
+  # One pod per line of items.jsonl, ten at once, the XCom results as one JSON array
+  kubectl podtask run -f task.yaml --each items.jsonl --parallelism 10 --xcom-out results.json
 
   # Debug a failing CronJob: run its pod once, watched, with another command
   kubectl podtask run --from cronjob/nightly -- sh -c 'env; ls /data'`,
