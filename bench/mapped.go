@@ -31,7 +31,7 @@ func (b *bench) p9Mapped(ctx context.Context) error {
 	name := b.id + "-m"
 	off := auditOffset(audit)
 	p := b.podtask("run", "-n", "default", "--name", name, "--image", image, "--each", "-",
-		"--parallelism", itoa(p9Parallelism), "-q", "--", "echo", "item {{ .params.n }}")
+		"--parallelism", itoa(p9Parallelism), "--", "echo", "item {{ .params.n }}")
 	p.Stdin = strings.NewReader(items.String())
 	p.Timeout = 20 * time.Minute
 	pr, err := mustRun(ctx, p)
