@@ -7,6 +7,7 @@ package launch
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -106,11 +107,15 @@ func (e *Engine) RunTries(ctx context.Context, pod *corev1.Pod, opts Options, po
 		if tries > 1 && opts.Sink != nil {
 			opts.Sink(&TryStarted{At: At{Time: e.now()}, Try: try, Tries: tries, Pod: p.Name})
 		}
-		res, err := e.Run(ctx, p, opts)
+		o, finished := holdFinished(opts, tries)
+		res, err := e.Run(ctx, p, o)
 		if res != nil {
 			res.Try = try
 		}
 		if try >= tries || ctx.Err() != nil || !Retryable(res, err) {
+			if ev := finished(); ev != nil {
+				opts.Sink(ev)
+			}
 			return res, err
 		}
 		d := policy.DelayBefore(try + 1)
@@ -127,5 +132,31 @@ func (e *Engine) RunTries(ctx context.Context, pod *corev1.Pod, opts Options, po
 		if !sleepCtx(ctx, e.timers(), d) {
 			return res, ErrInterrupted
 		}
+	}
+}
+
+// holdFinished keeps back a try's Finished event when more tries may
+// follow, so that a consumer sees one Finished for the whole task: the
+// last try's. finished returns the event held, if any.
+func holdFinished(opts Options, tries int) (Options, func() Event) {
+	if tries <= 1 || opts.Sink == nil {
+		return opts, func() Event { return nil }
+	}
+	var mu sync.Mutex
+	var held Event
+	sink := opts.Sink
+	opts.Sink = func(ev Event) {
+		if _, ok := ev.(*Finished); ok {
+			mu.Lock()
+			held = ev
+			mu.Unlock()
+			return
+		}
+		sink(ev)
+	}
+	return opts, func() Event {
+		mu.Lock()
+		defer mu.Unlock()
+		return held
 	}
 }

@@ -134,6 +134,12 @@ func TestRunTriesRetriesAFailedTryInANewPod(t *testing.T) {
 	if n := rec.count(func(ev Event) bool { _, ok := ev.(*TryStarted); return ok }); n != 2 {
 		t.Errorf("%d TryStarted events, want 2", n)
 	}
+	if n := rec.count(func(ev Event) bool { f, ok := ev.(*Finished); return ok && f.Result.Try == 2 }); n != 1 {
+		t.Errorf("%d Finished events of try 2, want 1 (and none of try 1)", n)
+	}
+	if n := rec.count(func(ev Event) bool { _, ok := ev.(*Finished); return ok }); n != 1 {
+		t.Errorf("%d Finished events, want 1", n)
+	}
 }
 
 func TestRunTriesLastTryCounts(t *testing.T) {
