@@ -81,6 +81,11 @@ func (p *eachPrinter) handle(i int, ev launch.Event) {
 			p.sayAlways(i, "%s: %s", ev.Level, ev.Message)
 		}
 	case *launch.Finished:
+		if f := p.files[i]; f != nil {
+			// The item is done: its log file is complete.
+			f.Close()
+			delete(p.files, i)
+		}
 		r := ev.Result
 		switch {
 		case r.Outcome == launch.OutcomeSucceeded && p.quiet:

@@ -2,11 +2,14 @@ package plugin
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 
+	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
 	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 )
 
@@ -76,5 +79,31 @@ func TestEachBadInput(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || ExitCode(err) != ExitUsage {
 			t.Errorf("%s: err %v (exit %d), want exit 64 naming %q", name, err, ExitCode(err), c.want)
 		}
+	}
+}
+
+func TestEachPrinterPrefixesAndLogDir(t *testing.T) {
+	var logs, progress bytes.Buffer
+	p := newEachPrinter(&logs, &progress, false, false, "", 12)
+	p.handle(3, &launch.LogLine{Line: "hello"})
+	p.handle(11, &launch.LogLine{Line: "bye"})
+	p.flush()
+	if logs.String() != "[3] hello\n[11] bye\n" {
+		t.Errorf("logs %q", logs.String())
+	}
+	dir := t.TempDir()
+	logs.Reset()
+	p = newEachPrinter(&logs, &progress, false, false, dir, 2)
+	p.handle(1, &launch.LogLine{Line: "one"})
+	p.handle(1, &launch.LogLine{Line: "two"})
+	code := int32(0)
+	p.handle(1, &launch.Finished{Result: &launch.Result{Outcome: launch.OutcomeSucceeded, ExitCode: &code}})
+	p.close()
+	b, err := os.ReadFile(filepath.Join(dir, "1.log"))
+	if err != nil || string(b) != "one\ntwo\n" || logs.Len() != 0 {
+		t.Errorf("1.log %q (%v), stdout %q", b, err, logs.String())
+	}
+	if !strings.Contains(progress.String(), "[1] Succeeded: exit code 0") {
+		t.Errorf("progress %q", progress.String())
 	}
 }
