@@ -94,6 +94,7 @@ func (b *bench) main(out string) error {
 		{"P6 log throughput and TUI memory", b.p6Logs},
 		{"P7 interactive: prompt, keystrokes, stdin", b.p7Interactive},
 		{"P8 render --dag", b.p8DAG},
+		{"P9 mapped run", b.p9Mapped},
 		{"P10 files in and out", b.p10Files},
 	}
 	for _, s := range steps {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -35,6 +36,12 @@ func (t *tracker) cleanup(ctx context.Context, action OnFinishAction, active boo
 		if t.pod.UID != "" {
 			opts.Preconditions = &metav1.Preconditions{UID: &t.pod.UID}
 		}
+		if allTerminated(t.pod) {
+			// Nothing is left to stop: the pod goes at once, without the
+			// kubelet's round trip of a graceful deletion.
+			zero := int64(0)
+			opts.GracePeriodSeconds = &zero
+		}
 		err := t.e.Client.Pods(t.pod.Namespace).Delete(ctx, t.pod.Name, opts)
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -48,4 +55,18 @@ func (t *tracker) cleanup(ctx context.Context, action OnFinishAction, active boo
 	}
 	t.result.Deleted = true
 	t.emit(&Cleanup{At: t.at(), Action: action, Deleted: true, Reason: "deleted by " + string(action)})
+}
+
+// allTerminated says whether every container of the pod (init containers
+// included) has terminated, as the latest state seen says.
+func allTerminated(pod *corev1.Pod) bool {
+	if len(pod.Status.ContainerStatuses) < len(pod.Spec.Containers) {
+		return false
+	}
+	for _, cs := range append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
+		if cs.State.Terminated == nil {
+			return false
+		}
+	}
+	return true
 }

@@ -67,6 +67,9 @@ type Options struct {
 	Sink Sink
 	// Transfers are the files sent in and the artifacts brought back; may be nil.
 	Transfers *Transfers
+
+	// podSet, in a mapped run, is the run's shared watches.
+	podSet *podSet
 }
 
 func (e *Engine) logClient() corev1client.CoreV1Interface {
@@ -201,6 +204,9 @@ type DeletedError struct {
 	Pod     string
 	By      string // who, when the pod says so; else "another client"
 	Message string
+	// Disrupted says the control plane deleted it (eviction, preemption,
+	// a node drain): the pod carried a DisruptionTarget condition.
+	Disrupted bool
 }
 
 func (e *DeletedError) Error() string { return e.Message }

@@ -62,7 +62,7 @@ func (t *tracker) deletedElsewhere(last, pod *corev1.Pod) (*Result, error) {
 	by := deletedBy(pod)
 	r.Message = fmt.Sprintf("pod deleted by %s while %s; last known state: %s", by, stageWords(t.stageNow), describeState(last, t.opts.BaseContainer))
 	t.finish()
-	return r, &DeletedError{Pod: pod.Name, By: by, Message: r.Message}
+	return r, &DeletedError{Pod: pod.Name, By: by, Message: r.Message, Disrupted: disrupted(pod)}
 }
 
 // deletedBy names who deleted the pod when the pod says so: the control
@@ -78,6 +78,16 @@ func deletedBy(pod *corev1.Pod) string {
 		}
 	}
 	return "another client (not this command)"
+}
+
+// disrupted says the pod carries a DisruptionTarget condition.
+func disrupted(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.DisruptionTarget && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
 }
 
 func stageWords(s Stage) string {

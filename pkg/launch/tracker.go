@@ -86,8 +86,7 @@ func (t *tracker) follow(ctx context.Context) (*Result, error) {
 	wctx, stopWatches := context.WithCancel(ctx)
 	defer stopWatches()
 	updates := newPodMailbox()
-	go t.e.watchPod(wctx, t.pod.Namespace, t.pod.Name, updates, t.watchTrouble("pod"))
-	go t.e.watchEvents(wctx, t.pod, t.onKubeEvent, t.watchTrouble("events"))
+	t.startWatches(wctx, updates)
 
 	clk := t.e.timers()
 	schedule, startup, pullGrace := timer{clock: clk}, timer{clock: clk}, timer{clock: clk}

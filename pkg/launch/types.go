@@ -49,6 +49,7 @@ type Result struct {
 	Namespace string          `json:"namespace"`
 	Task      string          `json:"task,omitempty"`
 	RunID     string          `json:"runId,omitempty"`
+	Try       int             `json:"try,omitempty"` // the try number (1 for the first) when run with RunTries
 	Node      string          `json:"node,omitempty"`
 	Phase     string          `json:"phase,omitempty"` // the task's pod phase: once the base container ended, Succeeded or Failed by its exit code (a sidecar may keep the pod itself Running a moment longer)
 	Outcome   Outcome         `json:"outcome"`

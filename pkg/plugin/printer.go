@@ -67,6 +67,11 @@ func (p *printer) handle(ev launch.Event) {
 		p.xcom = ev
 	case *launch.Transfer:
 		p.transfer(ev)
+	case *launch.TryStarted:
+		p.lastPhase, p.seenState = "", map[string]string{}
+		p.say("try %d of %d: pod/%s", ev.Try, ev.Tries, ev.Pod)
+	case *launch.Retrying:
+		p.sayAlways(true, "try %d of %d failed (%s): retrying in %s", ev.Try, ev.Tries, oneLine(strings.TrimSpace(ev.Reason+" "+ev.Message)), ev.Delay)
 	case *launch.Cleanup:
 		if ev.Deleted {
 			p.say("pod deleted (%s)", ev.Action)

@@ -26,11 +26,14 @@ type RunOptions struct {
 	kubectl        kubectlRunFlags
 	transfers      transferFlags
 	plan           *launch.Transfers
+	retry          retryFlags
+	each           eachFlags
 	debugOnFailure bool
 
 	pod    *corev1.Pod
 	spec   *render.Task
 	engine *launch.Engine
+	policy launch.RetryPolicy
 }
 
 // NewRunOptions returns the options with their defaults.
@@ -63,8 +66,16 @@ pod and exits; attach picks it up.
 Ctrl-C or SIGTERM deletes the pod unless the on-finish action is keep_pod (then attach again with
 'kubectl podtask attach'); a second Ctrl-C leaves at once.
 
+Retries: --retries N runs a failed try again in a new pod (labelled with its try number) after
+--retry-delay; a bad image or configuration is not retried; the last try's exit code counts.
+
+Mapped runs: --each ITEMS (JSON Lines or CSV with a header row, '-' for stdin) runs the task once
+per item, its params set as --param would, at most --parallelism pods at once; log lines are
+prefixed with [item]; a summary table ends the run; --xcom-out writes a JSON array in item order.
+
 Exit codes: the base container's exit code; 64 bad input; 69 API error; 75 the pod never
-started; 74 files or artifacts could not be copied; 76 XCom could not be read; 130 interrupted.`,
+started; 74 files or artifacts could not be copied; 76 XCom could not be read; 123 (--each) an item
+did not succeed; 130 interrupted.`,
 		Example: `  # Run a command and get its exit code back
   kubectl podtask run --image busybox:1.35 -- sh -c 'echo hello; exit 3'
 
@@ -79,6 +90,12 @@ started; 74 files or artifacts could not be copied; 76 XCom could not be read; 1
 
   # Pipe a file through a task
   kubectl podtask run -i --image busybox:1.35 -- sha256sum < data.bin
+
+  # Retry a flaky task twice, 30 s apart
+  kubectl podtask run -f task.yaml --retries 2 --retry-delay 30s
+
+  # One pod per line of items.jsonl, ten at once, the XCom results as one JSON array
+  kubectl podtask run -f task.yaml --each items.jsonl --parallelism 10 --xcom-out results.json
 
   # Debug a failing CronJob: run its pod once, watched, with another command
   kubectl podtask run --from cronjob/nightly -- sh -c 'env; ls /data'
@@ -102,6 +119,8 @@ started; 74 files or artifacts could not be copied; 76 XCom could not be read; 1
 	o.kubectl.addFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.debugOnFailure, "debug-on-failure", false, "When the base container exits non-zero, show the end of its log and open a shell in a copy of the failed pod (on a terminal)")
 	o.transfers.addFlags(cmd.Flags())
+	o.retry.addFlags(cmd.Flags())
+	o.each.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -118,6 +137,12 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	ctx := cmdContext(cmd)
 	o.task.warnOut = o.streams.ErrOut
+	if err := o.each.validateEachOnly(cmd.Flags()); err != nil {
+		return err
+	}
+	if o.each.items != "" {
+		return o.completeEach(ctx, cmd, args)
+	}
 	pod, spec, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
 	if err != nil {
 		return err
@@ -128,6 +153,12 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.pod, o.spec = pod, spec
 	if o.plan, err = o.transfers.plan(spec); err != nil {
 		return err
+	}
+	if o.policy, err = o.retry.policy(cmd.Flags(), spec); err != nil {
+		return err
+	}
+	if o.policy.Retries > 0 && (o.interactive.stdin || o.kubectl.detached()) {
+		return &ExitError{Code: ExitUsage, Err: errors.New("--retries runs a task again by itself: drop -i/-t or --detach")}
 	}
 	if o.engine, err = newEngine(o.configFlags); err != nil {
 		return err
@@ -141,6 +172,9 @@ func (o *RunOptions) Validate() error { return nil }
 
 // Run launches the task and follows it to the end.
 func (o *RunOptions) Run(ctx context.Context) error {
+	if o.each.items != "" {
+		return o.runEach(ctx)
+	}
 	if o.kubectl.detached() {
 		return o.runDetached(ctx)
 	}
@@ -162,7 +196,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		})
 	}
 	engine := func(ctx context.Context, opts launch.Options) (*launch.Result, error) {
-		return o.engine.Run(ctx, o.pod, opts)
+		return o.engine.RunTries(ctx, o.pod, opts, o.policy)
 	}
 	if !o.debugOnFailure {
 		return o.follow.follow(ctx, o.streams, opts, topts, engine)

@@ -332,9 +332,26 @@ func setEnv(env render.EnvVars, k, v string) render.EnvVars {
 // pod_template_file and full_pod_spec, and renders. Bad input is ExitUsage,
 // cluster errors are ExitAPI.
 func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *taskFlags, fs *pflag.FlagSet, args []string) (*corev1.Pod, *render.Task, error) {
+	task, opts, err := prepareTask(ctx, flags, tf, fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := render.Build(task, opts)
+	if err != nil {
+		return nil, nil, &ExitError{Code: ExitUsage, Err: withFlagHint(err, fs)}
+	}
+	printWarnings(tf.warnOut, res.Warnings)
+	tf.rendered = res
+	return res.Pod, task, nil
+}
+
+// prepareTask is the task and the render options buildPod renders: the
+// flags over the task file, the namespace, the files read, the --from
+// workload's template fetched.
+func prepareTask(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *taskFlags, fs *pflag.FlagSet, args []string) (*render.Task, render.Options, error) {
 	task, err := tf.toTask(fs, args)
 	if err != nil {
-		return nil, nil, &ExitError{Code: ExitUsage, Err: err}
+		return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: err}
 	}
 	// -n, else the task file's, else the template's (render), else the kubeconfig's.
 	ns, explicit, err := flags.ToRawKubeConfigLoader().Namespace()
@@ -343,7 +360,7 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 		task.Namespace = ns
 	case task.Namespace != "":
 	case err != nil:
-		return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
+		return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
 	}
 	opts := render.Options{DefaultNamespace: ns}
 	for _, f := range []struct {
@@ -361,18 +378,18 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 			err = fmt.Errorf("%w (KubernetesPodOperator would log a warning and start from an empty pod)", err)
 		}
 		if err != nil {
-			return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w", f.flag, err)}
+			return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w", f.flag, err)}
 		}
 		*f.dst = &render.File{Path: f.path, Data: data}
 	}
 	if task.From != "" {
 		kind, name, err := parseFrom(task.From)
 		if err != nil {
-			return nil, nil, &ExitError{Code: ExitUsage, Err: err}
+			return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: err}
 		}
 		cfg, err := flags.ToRESTConfig()
 		if err != nil {
-			return nil, nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from: %w", err)}
+			return nil, render.Options{}, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from: %w", err)}
 		}
 		from := task.Namespace
 		if from == "" {
@@ -380,18 +397,12 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 		}
 		tpl, err := fetchTemplate(ctx, cfg, from, kind, name)
 		if err != nil {
-			return nil, nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from %s/%s: %w", kind, name, err)}
+			return nil, render.Options{}, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from %s/%s: %w", kind, name, err)}
 		}
 		opts.Base, opts.BaseName = tpl, name
 		tf.fromTemplate = tpl
 	}
-	res, err := render.Build(task, opts)
-	if err != nil {
-		return nil, nil, &ExitError{Code: ExitUsage, Err: withFlagHint(err, fs)}
-	}
-	printWarnings(tf.warnOut, res.Warnings)
-	tf.rendered = res
-	return res.Pod, task, nil
+	return task, opts, nil
 }
 
 // fieldFlags are the flags that set a task field, for error messages.

@@ -93,7 +93,7 @@ func (t *Task) Complete() error {
 		yes := true
 		t.RandomNameSuffix = &yes
 	}
-	return nil
+	return t.completeRetries()
 }
 
 // taskNameSource is the name the task is known by before templating: its name,

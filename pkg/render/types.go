@@ -143,6 +143,12 @@ type Task struct {
 	XComSidecarImage string `json:"xcom_sidecar_image,omitempty"`
 	OnFinishAction   string `json:"on_finish_action,omitempty"`
 
+	// Tries, as Airflow's task arguments (tries.go).
+	Retries                 int    `json:"retries,omitempty"`
+	RetryDelay              *Delay `json:"retry_delay,omitempty"`
+	RetryExponentialBackoff bool   `json:"retry_exponential_backoff,omitempty"`
+	MaxRetryDelay           *Delay `json:"max_retry_delay,omitempty"`
+
 	// Durations; in a task file they are *_seconds fields.
 	ScheduleTimeout time.Duration `json:"-"`
 	StartupTimeout  time.Duration `json:"-"`

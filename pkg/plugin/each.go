@@ -1,0 +1,249 @@
+// run --each: a mapped run, one pod per item (Airflow's expand), at most
+// --parallelism at once; the results in item order (summary table,
+// --xcom-out array, -o json|yaml) and the run's exit code.
+
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
+	"github.com/podtask-dev/kubectl-podtask/pkg/render"
+)
+
+// ExitItemsFailed is a mapped run's exit code when one or more items did
+// not succeed (failed, never started, or could not be followed), as xargs
+// exits 123 when a command it ran failed. Each item's own code is in -o json.
+const ExitItemsFailed = 123
+
+type eachFlags struct {
+	items       string
+	parallelism int
+	failFast    bool
+	logDir      string
+
+	pods []*corev1.Pod
+	args []map[string]string
+}
+
+func (f *eachFlags) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.items, "each", "", "Run the task once per item of this file ('-' for stdin): JSON Lines (an object of params a line) or CSV with a header row; each item's params are set as --param would")
+	fs.IntVar(&f.parallelism, "parallelism", launch.DefaultParallelism, "With --each: at most this many pods of the run at once")
+	fs.BoolVar(&f.failFast, "fail-fast", false, "With --each: at the first failed item delete the pods that run and start no more")
+	fs.StringVar(&f.logDir, "log-dir", "", "With --each: write each item's log to DIR/<item>.log instead of stdout")
+}
+
+// eachOnlyFlags are the flags that mean something only with --each.
+var eachOnlyFlags = []string{"parallelism", "fail-fast", "log-dir"}
+
+// completeEach renders one pod per item, all of one run.
+func (o *RunOptions) completeEach(ctx context.Context, cmd *cobra.Command, args []string) error {
+	f := &o.each
+	usage := func(format string, a ...any) error {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, a...)}
+	}
+	if f.parallelism < 1 {
+		return usage("--parallelism %d: use 1 or more", f.parallelism)
+	}
+	if o.follow.tui {
+		return usage("--tui does not show a mapped run yet: drop --tui (the logs are prefixed with [item]) or use --log-dir")
+	}
+	if o.follow.logFile != "" {
+		return usage("--log-file is for one task: with --each use --log-dir DIR (one file per item)")
+	}
+	if f.logDir != "" {
+		if err := os.MkdirAll(f.logDir, 0o755); err != nil {
+			return usage("--log-dir: %v", err)
+		}
+	}
+	in, name := o.streams.In, "stdin"
+	if f.items != "-" {
+		file, err := os.Open(f.items)
+		if err != nil {
+			return usage("--each: %v", err)
+		}
+		defer file.Close()
+		in, name = file, f.items
+	}
+	items, err := readItems(name, in)
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	task, ropts, err := prepareTask(ctx, o.configFlags, &o.task, cmd.Flags(), args)
+	if err != nil {
+		return err
+	}
+	if o.policy, err = o.retry.policy(cmd.Flags(), task); err != nil {
+		return err
+	}
+	ropts.RunID = render.NewRunID()
+	f.pods = make([]*corev1.Pod, len(items))
+	names := map[string]int{}
+	for i, item := range items {
+		t := *task
+		t.Params = maps.Clone(task.Params)
+		if t.Params == nil {
+			t.Params = map[string]string{}
+		}
+		maps.Copy(t.Params, item)
+		pod, err := render.Render(&t, ropts)
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--each %s: item %d (params %v): %w", name, i, paramNames(item), withFlagHint(err, cmd.Flags()))}
+		}
+		if t.RandomNameSuffix != nil && !*t.RandomNameSuffix {
+			pod.Name = render.PodName(pod.Name, strconv.Itoa(i))
+		}
+		if j, dup := names[pod.Name]; dup {
+			return usage("--each %s: items %d and %d render the same pod name %q: template the name with a param, or keep random_name_suffix on", name, j, i, pod.Name)
+		}
+		names[pod.Name] = i
+		render.SetMapIndex(pod, i)
+		f.pods[i] = pod
+		o.spec = &t
+	}
+	f.args = items
+	o.pod = f.pods[0]
+	if o.engine, err = newEngine(o.configFlags); err != nil {
+		return err
+	}
+	warnPullSecrets(ctx, o.engine.Client, o.pod, o.streams.ErrOut)
+	return nil
+}
+
+// validateEachOnly rejects the --each flags without --each.
+func (f *eachFlags) validateEachOnly(fs *pflag.FlagSet) error {
+	if f.items != "" {
+		return nil
+	}
+	for _, name := range eachOnlyFlags {
+		if fs.Changed(name) {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--%s applies to a mapped run: add --each ITEMS", name)}
+		}
+	}
+	return nil
+}
+
+// eachResult is one item's line in -o json|yaml.
+type eachResult struct {
+	Index           int               `json:"index"`
+	Params          map[string]string `json:"params"`
+	Pod             string            `json:"pod,omitempty"`
+	Try             int               `json:"try,omitempty"`
+	Outcome         launch.Outcome    `json:"outcome"`
+	Reason          string            `json:"reason,omitempty"`
+	Message         string            `json:"message,omitempty"`
+	ExitCode        *int32            `json:"exitCode,omitempty"` // the base container's
+	Code            int               `json:"code"`               // what `run` would exit with for this item alone
+	XCom            json.RawMessage   `json:"xcom"`               // null for none
+	DurationSeconds float64           `json:"durationSeconds"`
+	Error           string            `json:"error,omitempty"`
+}
+
+// runEach runs the items and reports.
+func (o *RunOptions) runEach(ctx context.Context) error {
+	f := &o.each
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	logOut := o.streams.Out
+	if o.follow.output != "" || o.follow.xcomOut == "-" {
+		logOut = o.streams.ErrOut
+	}
+	p := newEachPrinter(logOut, o.streams.ErrOut, o.follow.quiet, isTerminal(logOut) && os.Getenv("NO_COLOR") == "", f.logDir, len(f.pods))
+	defer p.close()
+
+	stopSignals := handleSignals(cancel, func() {
+		fmt.Fprintln(o.streams.ErrOut, "podtask: interrupted: cleaning up every pod of the run (press Ctrl-C again to leave at once)")
+	})
+	defer stopSignals()
+
+	opts := launch.Options{
+		ScheduleTimeout: o.spec.ScheduleTimeout,
+		StartupTimeout:  o.spec.StartupTimeout,
+		ImagePullGrace:  o.spec.ImagePullGrace,
+	}
+	o.follow.apply(&opts)
+	if !o.follow.quiet {
+		fmt.Fprintf(o.streams.ErrOut, "podtask: run %s: %d items in namespace %s, at most %d pods at once\n",
+			o.pod.Annotations[render.AnnotationRunID], len(f.pods), o.pod.Namespace, f.parallelism)
+	}
+	results, err := o.engine.RunMapped(ctx, f.pods, opts, launch.MapOptions{
+		Parallelism: f.parallelism, FailFast: f.failFast, Retry: o.policy, Sink: p.handle,
+	})
+	p.flush()
+	if err != nil {
+		return &ExitError{Code: ExitAPI, Err: err}
+	}
+
+	out := make([]eachResult, len(results))
+	failed := 0
+	for i, r := range results {
+		out[i] = toEachResult(r, f.args[i])
+		if !r.Succeeded() {
+			failed++
+		}
+	}
+	printEachTable(o.streams.ErrOut, out)
+
+	if o.follow.xcomOut != "" {
+		xs := make([]json.RawMessage, len(out))
+		for i, r := range out {
+			xs[i] = r.XCom
+		}
+		b, _ := json.Marshal(xs)
+		if o.follow.xcomOut == "-" {
+			fmt.Fprintln(o.streams.Out, string(b))
+		} else if werr := os.WriteFile(o.follow.xcomOut, append(b, '\n'), 0o644); werr != nil {
+			return &ExitError{Code: ExitXCom, Err: fmt.Errorf("--xcom-out: %w", werr)}
+		}
+	}
+	switch o.follow.output {
+	case "json":
+		b, _ := json.MarshalIndent(out, "", "  ")
+		fmt.Fprintln(o.streams.Out, string(b))
+	case "yaml":
+		b, _ := yaml.Marshal(out)
+		fmt.Fprint(o.streams.Out, string(b))
+	}
+	if ctx.Err() != nil {
+		return &ExitError{Code: ExitInterrupted}
+	}
+	if failed > 0 {
+		return &ExitError{Code: ExitItemsFailed, Err: fmt.Errorf("%d of %d items did not succeed (each item's code is in -o json)", failed, len(out))}
+	}
+	return nil
+}
+
+func toEachResult(r launch.ItemResult, params map[string]string) eachResult {
+	e := eachResult{Index: r.Index, Params: params, DurationSeconds: r.Duration.Round(time.Millisecond).Seconds()}
+	if res := r.Result; res != nil {
+		e.Pod, e.Try, e.Outcome, e.Reason, e.Message, e.ExitCode = res.Pod, res.Try, res.Outcome, res.Reason, res.Message, res.ExitCode
+		if res.HasXCom {
+			e.XCom = res.XCom
+		}
+	}
+	if r.Err != nil {
+		e.Error = r.Err.Error()
+	}
+	switch {
+	case r.Result != nil && r.Result.Outcome == launch.OutcomeSkipped:
+		e.Code = ExitInterrupted
+	default:
+		e.Code = ExitCode(exitFor(r.Result, r.Err))
+	}
+	if e.Code == ExitOK && !r.Succeeded() {
+		e.Code = ExitTaskFailed
+	}
+	return e
+}
