@@ -16,7 +16,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
 )
 
