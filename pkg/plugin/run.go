@@ -5,35 +5,32 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
-	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 	"github.com/podtask-dev/kubectl-podtask/pkg/tui"
 )
 
 // RunOptions are the inputs of `kubectl podtask run`.
 type RunOptions struct {
-	configFlags *genericclioptions.ConfigFlags
-	streams     genericiooptions.IOStreams
+	factory Factory
+	streams genericiooptions.IOStreams
 
 	task   taskFlags
 	follow followFlags
 
-	pod    *corev1.Pod
-	spec   *render.Task
-	engine *launch.Engine
+	flags *pflag.FlagSet
+	args  []string
 }
 
 // NewRunOptions returns the options with their defaults.
-func NewRunOptions(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *RunOptions {
-	return &RunOptions{configFlags: flags, streams: streams}
+func NewRunOptions(f Factory, streams genericiooptions.IOStreams) *RunOptions {
+	return &RunOptions{factory: f, streams: streams}
 }
 
-func newCmdRun(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewRunOptions(flags, streams)
+func newCmdRun(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewRunOptions(f, streams)
 	cmd := &cobra.Command{
 		Use:   "run [flags] [-f task.yaml] [-- COMMAND [ARG...]]",
 		Short: "Run a task pod, stream its logs, fetch its XCom result, clean up, and exit with its exit code",
@@ -80,41 +77,41 @@ started; 76 XCom could not be read; 130 interrupted.`,
 	return cmd
 }
 
-// Complete builds the pod from flags and files, and the engine.
+// Complete keeps the command line; it makes no API call.
 func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
-	if err := o.follow.validate(); err != nil {
-		return err
-	}
-	ctx := cmdContext(cmd)
-	pod, spec, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
-	if err != nil {
-		return err
-	}
-	o.pod, o.spec = pod, spec
-	if o.engine, err = newEngine(o.configFlags); err != nil {
-		return err
-	}
-	warnPullSecrets(ctx, o.engine.Client, pod, o.streams.ErrOut)
+	o.flags, o.args = cmd.Flags(), args
+	o.follow.impliedXCom(&o.task, cmd.Flags())
 	return nil
 }
 
-// Validate checks what Complete could not.
-func (o *RunOptions) Validate() error { return nil }
+// Validate checks the output flags, including that --xcom-out can be
+// written, before anything is created.
+func (o *RunOptions) Validate() error { return o.follow.validate() }
 
-// Run launches the task and follows it to the end.
+// Run builds the pod (fetching a --from workload), launches the task and
+// follows it to the end.
 func (o *RunOptions) Run(ctx context.Context) error {
-	opts := launch.OptionsFromPod(o.pod, launch.Options{
-		ScheduleTimeout: o.spec.ScheduleTimeout,
-		StartupTimeout:  o.spec.StartupTimeout,
-		ImagePullGrace:  o.spec.ImagePullGrace,
+	pod, spec, err := buildPod(ctx, o.factory, &o.task, o.flags, o.args)
+	if err != nil {
+		return err
+	}
+	engine, err := o.factory.Engine()
+	if err != nil {
+		return err
+	}
+	warnPullSecrets(ctx, engine.Client, pod, o.streams.ErrOut)
+	opts := launch.OptionsFromPod(pod, launch.Options{
+		ScheduleTimeout: spec.ScheduleTimeout,
+		StartupTimeout:  spec.StartupTimeout,
+		ImagePullGrace:  spec.ImagePullGrace,
 	})
 	o.follow.apply(&opts)
 	topts := tui.Options{
-		Task:           o.pod.Annotations[render.AnnotationTask],
+		Task:           launch.TaskName(pod),
 		OnFinishAction: opts.OnFinish,
 		NoColor:        os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb",
 	}
 	return o.follow.follow(ctx, o.streams, opts, topts, func(ctx context.Context, opts launch.Options) (*launch.Result, error) {
-		return o.engine.Run(ctx, o.pod, opts)
+		return engine.Run(ctx, pod, opts)
 	})
 }

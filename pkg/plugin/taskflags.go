@@ -13,11 +13,6 @@ import (
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
-	batchv1client "k8s.io/client-go/kubernetes/typed/batch/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/rest"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 )
@@ -28,18 +23,21 @@ import (
 type taskFlags struct {
 	filename string
 
-	image, name, containerName           string
-	cmds, arguments                      []string
-	env                                  []string
-	envFromSecret, envFromConfigMap      []string
-	secretEnv, secretVolume              []string
-	labels, annotations, nodeSelector    []string
-	serviceAccount, imagePullPolicy      string
-	imagePullSecrets                     []string
-	requests, limits                     string
-	podTemplateFile, fullPodSpec, from   string
-	params                               []string
-	xcom                                 bool
+	image, name, containerName         string
+	cmds, arguments                    []string
+	env                                []string
+	envFromSecret, envFromConfigMap    []string
+	secretEnv, secretVolume            []string
+	labels, annotations, nodeSelector  []string
+	serviceAccount, imagePullPolicy    string
+	imagePullSecrets                   []string
+	requests, limits                   string
+	podTemplateFile, fullPodSpec, from string
+	params                             []string
+	xcom                               bool
+	// xcomWanted: --xcom-out asks for the result, which turns XCom on
+	// (sidecar mode) unless the flags or the task file say how.
+	xcomWanted                           bool
 	xcomMode, xcomSidecarImage, onFinish string
 	startupTimeout, scheduleTimeout      time.Duration
 	imagePullGrace                       time.Duration
@@ -314,12 +312,19 @@ func setEnv(env render.EnvVars, k, v string) render.EnvVars {
 // kubeconfig's), fetches the --from workload (the only cluster access), reads
 // pod_template_file and full_pod_spec, and renders. Bad input is ExitUsage,
 // cluster errors are ExitAPI.
-func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *taskFlags, fs *pflag.FlagSet, args []string) (*corev1.Pod, *render.Task, error) {
+func buildPod(ctx context.Context, f Factory, tf *taskFlags, fs *pflag.FlagSet, args []string) (*corev1.Pod, *render.Task, error) {
 	task, err := tf.toTask(fs, args)
 	if err != nil {
 		return nil, nil, &ExitError{Code: ExitUsage, Err: err}
 	}
-	ns, explicit, err := flags.ToRawKubeConfigLoader().Namespace()
+	if tf.xcomWanted && task.XCom == render.XComNone {
+		if task.DoXComPush != nil && !*task.DoXComPush {
+			return nil, nil, &ExitError{Code: ExitUsage, Err: errors.New("--xcom-out wants the XCom result, but --xcom=false (or do_xcom_push: false) turns it off; drop one")}
+		}
+		on := true
+		task.DoXComPush = &on
+	}
+	ns, explicit, err := f.Namespace()
 	switch {
 	case err == nil && explicit:
 		task.Namespace = ns
@@ -351,11 +356,7 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 		if err != nil {
 			return nil, nil, &ExitError{Code: ExitUsage, Err: err}
 		}
-		cfg, err := flags.ToRESTConfig()
-		if err != nil {
-			return nil, nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from: %w", err)}
-		}
-		tpl, err := fetchTemplate(ctx, cfg, task.Namespace, kind, name)
+		tpl, err := fetchTemplate(ctx, f, task.Namespace, kind, name)
 		if err != nil {
 			return nil, nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from %s/%s: %w", kind, name, err)}
 		}
@@ -422,11 +423,11 @@ func parseFrom(s string) (kind, name string, err error) {
 }
 
 // fetchTemplate reads the pod template of a workload.
-func fetchTemplate(ctx context.Context, cfg *rest.Config, ns, kind, name string) (*corev1.PodTemplateSpec, error) {
+func fetchTemplate(ctx context.Context, f Factory, ns, kind, name string) (*corev1.PodTemplateSpec, error) {
 	get := metav1.GetOptions{}
 	switch kind {
 	case "cronjob", "job":
-		c, err := batchv1client.NewForConfig(cfg)
+		c, err := f.BatchV1()
 		if err != nil {
 			return nil, err
 		}
@@ -443,7 +444,7 @@ func fetchTemplate(ctx context.Context, cfg *rest.Config, ns, kind, name string)
 		}
 		return j.Spec.Template.DeepCopy(), nil
 	case "deployment":
-		c, err := appsv1client.NewForConfig(cfg)
+		c, err := f.AppsV1()
 		if err != nil {
 			return nil, err
 		}
@@ -453,7 +454,7 @@ func fetchTemplate(ctx context.Context, cfg *rest.Config, ns, kind, name string)
 		}
 		return d.Spec.Template.DeepCopy(), nil
 	default:
-		c, err := corev1client.NewForConfig(cfg)
+		c, err := f.CoreV1()
 		if err != nil {
 			return nil, err
 		}
