@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -30,6 +31,7 @@ type GCOptions struct {
 	minAge        time.Duration
 	dryRun        bool
 	allNamespaces bool
+	selector      string
 	now           func() time.Time
 
 	namespace string
@@ -65,6 +67,7 @@ would delete in its GC column.`,
 	cmd.Flags().DurationVar(&o.minAge, "min-age", o.minAge, "Only pods whose base container ended at least this long ago")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "Print what would be deleted; delete nothing")
 	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "Look in every namespace")
+	cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "Only task pods with these labels too, e.g. -l podtask.dev/task=nightly")
 	return cmd
 }
 
@@ -80,8 +83,11 @@ func (o *GCOptions) Complete(*cobra.Command, []string) error {
 	return nil
 }
 
-// Validate checks --min-age.
+// Validate checks --min-age and --selector.
 func (o *GCOptions) Validate() error {
+	if _, err := labels.Parse(o.selector); err != nil {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--selector %q: %w", o.selector, err)}
+	}
 	if o.minAge < 0 {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--min-age %s is negative: give a duration such as 10m", o.minAge)}
 	}
@@ -94,9 +100,11 @@ func (o *GCOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := c.Pods(o.namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: launch.LabelManagedBy + "=" + launch.ManagedByValue,
-	})
+	sel := launch.LabelManagedBy + "=" + launch.ManagedByValue
+	if o.selector != "" {
+		sel += "," + o.selector
+	}
+	list, err := c.Pods(o.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("list task pods: %w", err)}
 	}

@@ -96,8 +96,8 @@ func TestListShowsTaskPods(t *testing.T) {
 		}
 	}
 	f := strings.Fields(row)
-	if len(f) != 6 || f[1] != name || f[3] != "Failed" || f[4] != "3" {
-		t.Fatalf("list row %q: want NAME TASK RUN-ID PHASE EXIT AGE with %s, Failed, 3\n%s", row, name, stdout)
+	if len(f) != 7 || f[1] != name || f[3] != "Failed" || f[4] != "3" || f[6] != "-" {
+		t.Fatalf("list row %q: want NAME TASK RUN-ID PHASE EXIT AGE GC with %s, Failed, 3, -\n%s", row, name, stdout)
 	}
 	stdout, _, code = e2eutil.RunPlugin(t, ctx, "", "list", "-o", "json")
 	var list struct {
