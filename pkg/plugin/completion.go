@@ -419,7 +419,10 @@ func completeTaskLabel(f Factory, label string) cobra.CompletionFunc {
 // completeFrom completes --from KIND/NAME: first the kinds, then the
 // workloads of that kind.
 func completeFrom(f Factory) cobra.CompletionFunc {
-	kinds := []cobra.Completion{"cronjob/", "job/", "deployment/", "pod/"}
+	var kinds []cobra.Completion
+	for _, k := range fromKinds {
+		kinds = append(kinds, k.kind+"/")
+	}
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		kind, _, ok := strings.Cut(toComplete, "/")
 		if !ok {

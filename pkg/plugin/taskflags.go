@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -403,23 +404,39 @@ func withFlagHint(err error, fs *pflag.FlagSet) error {
 	return fmt.Errorf("%w (set by %s)", err, strings.Join(set, ", "))
 }
 
+// fromKinds are the workloads --from takes, with the other names kubectl
+// knows them by: the one table for parsing and completion.
+var fromKinds = []struct {
+	kind    string
+	aliases []string
+}{
+	{"cronjob", []string{"cronjobs", "cj", "cronjob.batch"}},
+	{"job", []string{"jobs", "job.batch"}},
+	{"deployment", []string{"deployments", "deploy", "deployment.apps"}},
+	{"pod", []string{"pods", "po"}},
+}
+
+func fromKindList() string {
+	names := make([]string, len(fromKinds))
+	for i, k := range fromKinds {
+		names[i] = k.kind
+	}
+	return strings.Join(names, ", ")
+}
+
 // parseFrom splits "KIND/NAME" and normalises the kind.
 func parseFrom(s string) (kind, name string, err error) {
 	k, n, ok := strings.Cut(s, "/")
 	if !ok || n == "" || strings.Contains(n, "/") {
-		return "", "", fmt.Errorf("--from %q: want KIND/NAME, KIND one of cronjob, job, deployment, pod", s)
+		return "", "", fmt.Errorf("--from %q: want KIND/NAME, KIND one of %s", s, fromKindList())
 	}
-	switch strings.ToLower(k) {
-	case "cronjob", "cronjobs", "cj", "cronjob.batch":
-		return "cronjob", n, nil
-	case "job", "jobs", "job.batch":
-		return "job", n, nil
-	case "deployment", "deployments", "deploy", "deployment.apps":
-		return "deployment", n, nil
-	case "pod", "pods", "po":
-		return "pod", n, nil
+	k = strings.ToLower(k)
+	for _, fk := range fromKinds {
+		if k == fk.kind || slices.Contains(fk.aliases, k) {
+			return fk.kind, n, nil
+		}
 	}
-	return "", "", fmt.Errorf("--from %q: kind %q is not one of cronjob, job, deployment, pod", s, k)
+	return "", "", fmt.Errorf("--from %q: kind %q is not one of %s", s, k, fromKindList())
 }
 
 // fetchTemplate reads the pod template of a workload.
