@@ -70,7 +70,7 @@ func TestMissingPermissionIsOneLine(t *testing.T) {
 		t.Fatalf("exit %d, error lines %q: want 76 and one line naming pods/exec\n%s", code, lines, stderr)
 	}
 	if d := time.Since(start); d > 45*time.Second {
-		t.Errorf("a refused exec took %s: it should not be retried", d)
+		t.Errorf("a refused exec took %s: it should not be retried\n%s", d, stderr)
 	}
 }
 
