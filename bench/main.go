@@ -87,6 +87,7 @@ func (b *bench) main(out string) error {
 		name string
 		fn   func(context.Context) error
 	}{
+		{"P0 overhead above the cluster's floor", b.p0Overhead},
 		{"P5 binary size", b.p5Size},
 		{"P4 start-up", b.p4Startup},
 		{"P1/P2 trivial task and completion latency", b.p1Trivial},

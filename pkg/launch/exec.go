@@ -8,10 +8,10 @@ import (
 	"net/http"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/streaming/pkg/httpstream"
 )
 
 // Executor runs a command in a container and copies its output.
@@ -32,20 +32,24 @@ func (r *RemoteExecutor) Exec(ctx context.Context, namespace, pod, container str
 		VersionedParams(&corev1.PodExecOptions{
 			Container: container, Command: cmd, Stdout: true, Stderr: true,
 		}, scheme.ParameterCodec)
-	u := req.URL()
-	ws, err := remotecommand.NewWebSocketExecutor(r.Config, http.MethodGet, u.String())
-	if err != nil {
-		return err
-	}
-	spdy, err := remotecommand.NewSPDYExecutor(r.Config, http.MethodPost, u)
-	if err != nil {
-		return err
-	}
-	exec, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-	})
+	exec, err := fallbackExecutor(r.Config, req.URL())
 	if err != nil {
 		return err
 	}
 	return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: stdout, Stderr: stderr})
+}
+
+// shouldFallBack says whether a failed WebSocket exec is tried again with
+// SPDY: when the upgrade failed or a proxy stood in the way, but not when
+// the API server refused the request itself (forbidden, unauthorized, not
+// found). SPDY would be refused the same way, and would say so only as text,
+// where the WebSocket's refusal carries the API's status.
+func shouldFallBack(err error) bool {
+	if status, ok := apiStatus(err); ok {
+		switch status.Status().Code {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+			return false
+		}
+	}
+	return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 }

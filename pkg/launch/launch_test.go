@@ -12,7 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/streaming/pkg/httpstream"
 	clocktesting "k8s.io/utils/clock/testing"
 	utilexec "k8s.io/utils/exec"
 )
@@ -206,6 +206,14 @@ func TestIdempotentRetryClassifiesByType(t *testing.T) {
 		if got := idempotentRetriable(c.err); got != c.want {
 			t.Errorf("%v: retried=%v, want %v", c.err, got, c.want)
 		}
+	}
+	// A WebSocket exec the API refused is not tried again with SPDY (which
+	// would be refused too, in text only); a failed upgrade is.
+	if shouldFallBack(&httpstream.UpgradeFailureError{Cause: forbidden}) {
+		t.Error("a forbidden exec falls back to SPDY")
+	}
+	if !shouldFallBack(&httpstream.UpgradeFailureError{Cause: errors.New("bad handshake")}) {
+		t.Error("a failed upgrade does not fall back to SPDY")
 	}
 }
 

@@ -278,7 +278,7 @@ func (f *logFollower) readTail(ctx context.Context) bool {
 		return false
 	}
 	var lines [][]byte
-	err = eachLine(stream, func(b []byte) error {
+	err = eachLine(stream, func(b []byte, _ bool) error {
 		lines = append(lines, bytes.Clone(b))
 		return nil
 	})
@@ -294,7 +294,9 @@ func (f *logFollower) readTail(ctx context.Context) bool {
 	d := p.tok.stream()
 	for _, l := range lines {
 		if ts, text := splitTimestamp(l); !ts.IsZero() && d.accept(ts) {
-			f.emitText(ts, text)
+			now := f.t.e.now()
+			f.t.noteLogActivity(now)
+			f.emitText(now, ts, text)
 		}
 	}
 	return true
@@ -302,11 +304,14 @@ func (f *logFollower) readTail(ctx context.Context) bool {
 
 // eachLine calls fn with each whole line of r (without its end of line); it
 // returns io.EOF on a clean end, or what fn returned if not nil. A line cut by
-// a broken stream is dropped.
-func eachLine(r io.Reader, fn func([]byte) error) error {
+// a broken stream is dropped. fresh says that the line came with a new read
+// of r (nothing was left buffered before it): a busy stream brings many
+// lines per read, and the clock is read once for them.
+func eachLine(r io.Reader, fn func(line []byte, fresh bool) error) error {
 	br := bufio.NewReaderSize(r, 64*1024)
 	var long []byte
 	for {
+		fresh := br.Buffered() == 0
 		chunk, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			long = append(long, chunk...)
@@ -319,7 +324,7 @@ func eachLine(r io.Reader, fn func([]byte) error) error {
 		}
 		if len(line) > 0 && (err == nil || errors.Is(err, io.EOF)) {
 			line = bytes.TrimSuffix(line, []byte{'\n'})
-			if ferr := fn(bytes.TrimSuffix(line, []byte{'\r'})); ferr != nil {
+			if ferr := fn(bytes.TrimSuffix(line, []byte{'\r'}), fresh); ferr != nil {
 				return ferr
 			}
 		}
@@ -334,15 +339,20 @@ func eachLine(r io.Reader, fn func([]byte) error) error {
 // A line cut by a broken stream is dropped: it is read again, whole, when the
 // stream resumes.
 func (f *logFollower) read(stream io.Reader, stamped bool, tok *dedupe) error {
-	return eachLine(stream, func(line []byte) error {
+	var now time.Time
+	return eachLine(stream, func(line []byte, fresh bool) error {
+		if fresh || now.IsZero() {
+			now = f.t.e.now()
+			f.t.noteLogActivity(now)
+		}
 		if !stamped {
 			f.pos.plain++
-			f.emitText(f.t.e.now(), line)
+			f.emitText(now, now, line)
 			return nil
 		}
 		ts, text := splitTimestamp(line)
 		if ts.IsZero() {
-			f.emitText(f.t.e.now(), line) // not a kubelet line: shown as it is
+			f.emitText(now, now, line) // not a kubelet line: shown as it is
 			return nil
 		}
 		if !tok.accept(ts) {
@@ -352,15 +362,14 @@ func (f *logFollower) read(stream io.Reader, stamped bool, tok *dedupe) error {
 			f.pos.skip-- // printed by the stream without timestamps
 			return nil
 		}
-		f.emitText(ts, text)
+		f.emitText(now, ts, text)
 		return nil
 	})
 }
 
-// emitText emits one line with the kubelet's timestamp.
-func (f *logFollower) emitText(ts time.Time, text []byte) {
-	f.t.noteLogActivity()
-	f.t.emit(&LogLine{At: At{Time: f.t.e.now()}, Container: f.container, Timestamp: ts, Line: string(text)})
+// emitText emits one line, seen at now, with the kubelet's timestamp ts.
+func (f *logFollower) emitText(now, ts time.Time, text []byte) {
+	f.t.emit(&LogLine{At: At{Time: now}, Container: f.container, Timestamp: ts, Line: string(text)})
 }
 
 // splitTimestamp splits "2006-01-02T15:04:05.999999999Z text" into its parts.
@@ -369,9 +378,69 @@ func splitTimestamp(b []byte) (time.Time, []byte) {
 	if i < 20 || i > 40 {
 		return time.Time{}, b
 	}
+	if ts, ok := parseKubeletTime(b[:i]); ok {
+		return ts, b[i+1:]
+	}
 	ts, err := time.Parse(time.RFC3339Nano, string(b[:i]))
 	if err != nil {
 		return time.Time{}, b
 	}
 	return ts, b[i+1:]
+}
+
+// parseKubeletTime parses the kubelet's own form of a timestamp, UTC with
+// up to nine digits of fraction ("2026-12-02T06:10:00.12345Z"), without the
+// cost of time.Parse on every line; anything else is left to time.Parse.
+func parseKubeletTime(b []byte) (time.Time, bool) {
+	if len(b) < 20 || b[len(b)-1] != 'Z' || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(s []byte) (int, bool) {
+		n := 0
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	year, ok1 := num(b[0:4])
+	month, ok2 := num(b[5:7])
+	day, ok3 := num(b[8:10])
+	hour, ok4 := num(b[11:13])
+	minute, ok5 := num(b[14:16])
+	sec, ok6 := num(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return time.Time{}, false
+		}
+		n, ok := num(frac[1:])
+		if !ok {
+			return time.Time{}, false
+		}
+		for range 10 - len(frac) {
+			n *= 10
+		}
+		nsec = n
+	}
+	return time.Unix(daysFromCivil(year, month, day)*86400+int64(hour*3600+minute*60+sec), int64(nsec)).UTC(), true
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to the given date of
+// the proleptic Gregorian calendar.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era*146097 + doe - 719468)
 }

@@ -298,3 +298,51 @@ func TestCutReaderBreaks(t *testing.T) {
 		t.Fatal("cutReader does not end in an error")
 	}
 }
+
+// The kubelet's timestamps are parsed without time.Parse, to the same time;
+// other forms fall back to it.
+func TestParseKubeletTimeAgreesWithTimeParse(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	base := time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC)
+	for i := range 20000 {
+		ts := base.Add(time.Duration(r.Int64N(int64(80 * 365 * 24 * time.Hour))))
+		if i%3 == 0 {
+			ts = ts.Truncate(time.Second)
+		} else if i%3 == 1 {
+			ts = ts.Truncate(time.Microsecond)
+		}
+		s := ts.Format(time.RFC3339Nano)
+		got, ok := parseKubeletTime([]byte(s))
+		if !ok || !got.Equal(ts) {
+			t.Fatalf("%s: got %v (%v), want %v", s, got, ok, ts)
+		}
+	}
+	for _, s := range []string{"2026-12-02T06:10:00+01:00", "2026-13-02T06:10:00Z", "2026-12-02T06:10:00.Z", "2026-12-02 06:10:00Z", "2026-12-02T06:10:00.1234567890Z"} {
+		if _, ok := parseKubeletTime([]byte(s)); ok {
+			t.Errorf("%s parsed by the fast path", s)
+		}
+	}
+	if ts, _ := splitTimestamp([]byte("2026-12-02T07:10:00.5+01:00 x")); !ts.Equal(time.Date(2026, 12, 2, 6, 10, 0, 5e8, time.UTC)) {
+		t.Errorf("an offset timestamp is not parsed by time.Parse: %v", ts)
+	}
+}
+
+// The cost of reading a busy stream, line by line, as the follower does.
+func BenchmarkFollowerReadStamped(b *testing.B) {
+	var buf strings.Builder
+	base := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
+	const lines = 100000
+	for i := range lines {
+		buf.WriteString(base.Add(time.Duration(i)*1234*time.Nanosecond).Format(time.RFC3339Nano) + " " + fmt.Sprint(i) + "\n")
+	}
+	data := buf.String()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"}}
+	tr := (&Engine{}).newTracker(pod, Options{Sink: func(Event) {}})
+	f := tr.newLogFollower("base", false, func() {})
+	b.ResetTimer()
+	for range b.N {
+		f.pos = logPosition{}
+		_ = f.read(strings.NewReader(data), true, f.pos.tok.stream())
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*lines), "ns/line")
+}

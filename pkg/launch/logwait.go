@@ -24,7 +24,7 @@ func (t *tracker) stopLogs() {
 func (t *tracker) waitLogs(ctx context.Context, d time.Duration) {
 	done := make(chan struct{})
 	go func() { t.logsWG.Wait(); close(done) }()
-	t.noteLogActivity()
+	t.noteLogActivity(t.e.now())
 	tick := t.e.timers().NewTicker(d / 8)
 	defer tick.Stop()
 	for {
@@ -57,4 +57,5 @@ func (t *tracker) logsReconnecting() bool {
 	return false
 }
 
-func (t *tracker) noteLogActivity() { t.logActivity.Store(t.e.timers().Now().UnixNano()) }
+// noteLogActivity records that a log stream delivered lines at now.
+func (t *tracker) noteLogActivity(now time.Time) { t.logActivity.Store(now.UnixNano()) }

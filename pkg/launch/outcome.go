@@ -60,7 +60,7 @@ func (t *tracker) deletedElsewhere(last, pod *corev1.Pod) (*Result, error) {
 	r.Deleted = true
 	r.Phase, r.ExitCode = TaskPhase(pod, t.opts.BaseContainer)
 	by := deletedBy(pod)
-	r.Message = fmt.Sprintf("pod deleted by %s while %s; last known state: %s", by, stageWords(t.stageNow), describeState(last, t.opts.BaseContainer))
+	r.Message = fmt.Sprintf("pod deleted by %s while %s; last known state: %s", by, t.stateWords(pod), describeState(last, t.opts.BaseContainer))
 	t.finish()
 	return r, &DeletedError{Pod: pod.Name, By: by, Message: r.Message, Disrupted: disrupted(pod)}
 }
@@ -90,14 +90,17 @@ func disrupted(pod *corev1.Pod) bool {
 	return false
 }
 
-func stageWords(s Stage) string {
-	switch s {
-	case StageScheduling:
-		return "waiting for a node"
-	case StageStarting:
-		return "starting"
-	default:
+// stateWords says where the task was, from the pod's state.
+func (t *tracker) stateWords(pod *corev1.Pod) string {
+	switch {
+	case t.baseTerminated(pod):
+		return "finishing"
+	case t.baseRunning(pod):
 		return "running"
+	case pod.Spec.NodeName == "":
+		return "waiting for a node"
+	default:
+		return "starting"
 	}
 }
 

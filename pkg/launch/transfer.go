@@ -6,12 +6,10 @@ package launch
 import (
 	"context"
 	"io"
-	"net/http"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
 )
@@ -85,18 +83,7 @@ func (r *RemoteExecutor) Stream(ctx context.Context, namespace, pod, container s
 		VersionedParams(&corev1.PodExecOptions{
 			Container: container, Command: cmd, Stdin: stdin != nil, Stdout: stdout != nil, Stderr: stderr != nil,
 		}, scheme.ParameterCodec)
-	u := req.URL()
-	ws, err := remotecommand.NewWebSocketExecutor(r.Config, http.MethodGet, u.String())
-	if err != nil {
-		return err
-	}
-	spdy, err := remotecommand.NewSPDYExecutor(r.Config, http.MethodPost, u)
-	if err != nil {
-		return err
-	}
-	exec, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-	})
+	exec, err := fallbackExecutor(r.Config, req.URL())
 	if err != nil {
 		return err
 	}

@@ -5,30 +5,69 @@ package launch
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
+
+	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 )
 
 // OnFinishAction is KubernetesPodOperator's on_finish_action.
 type OnFinishAction string
 
 const (
-	DeletePod          OnFinishAction = "delete_pod"           // always delete
-	KeepPod            OnFinishAction = "keep_pod"             // never delete
-	DeleteSucceededPod OnFinishAction = "delete_succeeded_pod" // delete only when the task succeeded
-	DeleteActivePod    OnFinishAction = "delete_active_pod"    // delete only a pod still running when we stop (interrupt, timeout)
+	DeletePod          OnFinishAction = render.OnFinishDeletePod          // always delete
+	KeepPod            OnFinishAction = render.OnFinishKeepPod            // never delete
+	DeleteSucceededPod OnFinishAction = render.OnFinishDeleteSucceededPod // delete only when the task succeeded
+	DeleteActivePod    OnFinishAction = render.OnFinishDeleteActivePod    // delete only a pod still running when we stop (interrupt, timeout)
 )
 
 // OnFinishActions lists the valid actions, for flags and completion.
 var OnFinishActions = []OnFinishAction{DeletePod, KeepPod, DeleteSucceededPod, DeleteActivePod}
 
+// OnFinishActionHelp says what each action does, for help and completion.
+var OnFinishActionHelp = map[OnFinishAction]string{
+	DeletePod:          "always delete the pod (default)",
+	KeepPod:            "keep the pod",
+	DeleteSucceededPod: "delete the pod only when it succeeded",
+	DeleteActivePod:    "delete the pod only while it still runs",
+}
+
+// ValidOnFinishAction says whether s names an action.
+func ValidOnFinishAction(s string) bool {
+	for _, a := range OnFinishActions {
+		if string(a) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// OnFinishActionList is the actions for a message: "delete_pod, keep_pod, ...".
+func OnFinishActionList() string {
+	out := make([]string, len(OnFinishActions))
+	for i, a := range OnFinishActions {
+		out[i] = string(a)
+	}
+	return strings.Join(out, ", ")
+}
+
 // XComMode is how the task's result is handed back.
 type XComMode string
 
 const (
-	XComNone               XComMode = ""                    // no result
-	XComSidecar            XComMode = "sidecar"             // KPO's sidecar + exec read
-	XComTerminationMessage XComMode = "termination-message" // terminationMessagePath, no sidecar
+	XComNone               XComMode = render.XComNone               // no result
+	XComSidecar            XComMode = render.XComSidecar            // KPO's sidecar + exec read
+	XComTerminationMessage XComMode = render.XComTerminationMessage // terminationMessagePath, no sidecar
 )
+
+// XComModes lists the modes, with what each does, for help and completion.
+var XComModes = []XComMode{XComSidecar, XComTerminationMessage}
+
+// XComModeHelp says what each mode does.
+var XComModeHelp = map[XComMode]string{
+	XComSidecar:            "read /airflow/xcom/return.json through a sidecar (KPO's way)",
+	XComTerminationMessage: "the container's termination message, at most 4096 bytes",
+}
 
 // Outcome classifies how a task ended.
 type Outcome string

@@ -27,7 +27,7 @@ func TestWaitLogsWaitsForABusyStream(t *testing.T) {
 	go func() { // delivers a line every 10 ms for 300 ms, then ends
 		defer tr.logsWG.Done()
 		for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end) && busy.Err() == nil; {
-			tr.noteLogActivity()
+			tr.noteLogActivity(time.Now())
 			time.Sleep(10 * time.Millisecond)
 		}
 	}()

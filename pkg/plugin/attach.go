@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
@@ -23,8 +22,8 @@ import (
 
 // AttachOptions are the inputs of `kubectl podtask attach`.
 type AttachOptions struct {
-	configFlags *genericclioptions.ConfigFlags
-	streams     genericiooptions.IOStreams
+	factory Factory
+	streams genericiooptions.IOStreams
 
 	find     podFinder
 	follow   followFlags
@@ -35,8 +34,7 @@ type AttachOptions struct {
 	interactive interactiveFlags
 
 	namespace string
-	name      string
-	engine    *launch.Engine
+	args      []string
 }
 
 // podFinder finds a task pod by name or by its identity labels.
@@ -52,8 +50,8 @@ func (f *podFinder) addFlags(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.latest, "latest", false, "With --task: when several pods match, take the newest")
 }
 
-func newCmdAttach(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &AttachOptions{configFlags: flags, streams: streams, tail: -1}
+func newCmdAttach(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &AttachOptions{factory: f, streams: streams, tail: -1}
 	cmd := &cobra.Command{
 		Use:   "attach (POD | --task NAME [--run-id ID] [--latest])",
 		Short: "Pick a task pod up again: logs, completion, XCom, cleanup and exit code, as run would",
@@ -73,9 +71,12 @@ result when the pod used termination-message mode or its sidecar is still runnin
   # Get the shell of an interactive task (run -it, kept or detached) back
   kubectl podtask attach -it sh-k3j9x2ab`,
 		Args:              cobra.MaximumNArgs(1),
-		ValidArgsFunction: completeTaskPods(flags),
+		ValidArgsFunction: completeTaskPods(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run(cmdContext(cmd))
@@ -90,43 +91,43 @@ result when the pod used termination-message mode or its sidecar is still runnin
 	return cmd
 }
 
-// Complete resolves the pod and builds the engine.
+// Complete reads the namespace; it makes no API call.
 func (o *AttachOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.args = args
+	var err error
+	o.namespace, _, err = o.factory.Namespace()
+	return err
+}
+
+// Validate checks the flags.
+func (o *AttachOptions) Validate() error {
 	if err := o.follow.validate(); err != nil {
 		return err
 	}
 	if err := o.interactive.validate(o.streams, &o.follow, true); err != nil {
 		return err
 	}
-	if o.onFinish != "" && !validOnFinish(o.onFinish) {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--on-finish-action %q is not one of delete_pod, keep_pod, delete_succeeded_pod, delete_active_pod", o.onFinish)}
+	if o.onFinish != "" && !launch.ValidOnFinishAction(o.onFinish) {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--on-finish-action %q is not one of %s", o.onFinish, launch.OnFinishActionList())}
 	}
-	var err error
-	if o.engine, o.namespace, err = engineInNamespace(o.configFlags); err != nil {
-		return err
-	}
-	o.name, err = o.find.resolve(cmdContext(cmd), o.engine, o.namespace, args)
-	return err
+	return o.find.validate(o.args)
 }
 
-func validOnFinish(s string) bool {
-	for _, a := range launch.OnFinishActions {
-		if string(a) == s {
-			return true
-		}
+// validate checks that the user names one pod, or a task.
+func (f *podFinder) validate(args []string) error {
+	switch {
+	case len(args) == 1 && f.task != "":
+		return &ExitError{Code: ExitUsage, Err: errors.New("give a pod name or --task, not both")}
+	case len(args) == 0 && f.task == "":
+		return &ExitError{Code: ExitUsage, Err: errors.New("name the pod, or find it with --task NAME (see 'kubectl podtask list')")}
 	}
-	return false
+	return nil
 }
 
 // resolve returns the name of the one pod the user means.
 func (f *podFinder) resolve(ctx context.Context, e *launch.Engine, namespace string, args []string) (string, error) {
-	switch {
-	case len(args) == 1 && f.task != "":
-		return "", &ExitError{Code: ExitUsage, Err: errors.New("give a pod name or --task, not both")}
-	case len(args) == 1:
+	if len(args) == 1 {
 		return args[0], nil
-	case f.task == "":
-		return "", &ExitError{Code: ExitUsage, Err: errors.New("name the pod, or find it with --task NAME (see 'kubectl podtask list')")}
 	}
 	sel := labels.Set{launch.LabelManagedBy: launch.ManagedByValue, launch.LabelTask: render.LabelValue(f.task)}
 	if f.runID != "" {
@@ -163,8 +164,16 @@ func (f *podFinder) resolve(ctx context.Context, e *launch.Engine, namespace str
 		len(pods), f.task, strings.Join(names, ", "))}
 }
 
-// Run follows the pod to the end.
+// Run finds the pod and follows it to the end.
 func (o *AttachOptions) Run(ctx context.Context) error {
+	engine, err := o.factory.Engine()
+	if err != nil {
+		return err
+	}
+	name, err := o.find.resolve(ctx, engine, o.namespace, o.args)
+	if err != nil {
+		return err
+	}
 	opts := launch.Options{OnFinish: launch.OnFinishAction(o.onFinish)}
 	if o.since > 0 {
 		t := metav1.NewTime(time.Now().Add(-o.since))
@@ -175,14 +184,14 @@ func (o *AttachOptions) Run(ctx context.Context) error {
 	}
 	o.follow.apply(&opts)
 	topts := tui.Options{
-		Task:           o.name,
+		Task:           name,
 		OnFinishAction: launch.OnFinishAction(o.onFinish),
 		NoColor:        os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb",
 	}
 	if o.interactive.stdin {
-		return o.attachInteractive(ctx, opts, topts)
+		return o.attachInteractive(ctx, engine, name, opts, topts)
 	}
 	return o.follow.follow(ctx, o.streams, opts, topts, func(ctx context.Context, opts launch.Options) (*launch.Result, error) {
-		return o.engine.Attach(ctx, o.namespace, o.name, opts)
+		return engine.Attach(ctx, o.namespace, name, opts)
 	})
 }

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,9 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
-	batchv1client "k8s.io/client-go/kubernetes/typed/batch/v1"
+	"k8s.io/client-go/kubernetes/scheme"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
@@ -44,17 +43,17 @@ const rootExample = `  # Run a command as a pod; its logs stream here and its ex
 // output formats of each command, and task pods for attach and xcom. It also
 // replaces cobra's default completion command with one that explains how
 // 'kubectl podtask <TAB>' works through kubectl's plugin completion.
-func registerCompletions(root *cobra.Command, flags *genericclioptions.ConfigFlags) {
+func registerCompletions(root *cobra.Command, f Factory) {
 	if root.Example == "" {
 		root.Example = rootExample
 	}
 	root.AddCommand(newCmdCompletion(root))
 
 	global := map[string]cobra.CompletionFunc{
-		"namespace":             completeNamespaces(flags),
-		"context":               completeKubeconfigNames(flags, "context"),
-		"cluster":               completeKubeconfigNames(flags, "cluster"),
-		"user":                  completeKubeconfigNames(flags, "user"),
+		"namespace":             completeNamespaces(f),
+		"context":               completeKubeconfigNames(f, "context"),
+		"cluster":               completeKubeconfigNames(f, "cluster"),
+		"user":                  completeKubeconfigNames(f, "user"),
 		"kubeconfig":            completeFiles(),
 		"certificate-authority": completeFiles(),
 		"client-certificate":    completeFiles(),
@@ -73,21 +72,13 @@ func registerCompletions(root *cobra.Command, flags *genericclioptions.ConfigFla
 		"run":                {"json", "yaml"},
 		"attach":             {"json", "yaml"},
 		"render":             {"yaml", "json"},
-		"list":               {"wide", "json", "yaml"},
+		"list":               listFormats,
 		"version":            {"json", "yaml"},
 		"create-pull-secret": {"yaml", "json", "name"},
 	}
 	local := map[string]cobra.CompletionFunc{
-		"on-finish-action": cobra.FixedCompletions([]cobra.Completion{
-			cobra.CompletionWithDesc("delete_pod", "always delete the pod (default)"),
-			cobra.CompletionWithDesc("keep_pod", "keep the pod"),
-			cobra.CompletionWithDesc("delete_succeeded_pod", "delete the pod only when it succeeded"),
-			cobra.CompletionWithDesc("delete_active_pod", "delete the pod only while it still runs"),
-		}, cobra.ShellCompDirectiveNoFileComp),
-		"xcom-mode": cobra.FixedCompletions([]cobra.Completion{
-			cobra.CompletionWithDesc("sidecar", "read /airflow/xcom/return.json through a sidecar (KPO's way)"),
-			cobra.CompletionWithDesc("termination-message", "the container's termination message, at most 4096 bytes"),
-		}, cobra.ShellCompDirectiveNoFileComp),
+		"on-finish-action": cobra.FixedCompletions(onFinishCompletions(), cobra.ShellCompDirectiveNoFileComp),
+		"xcom-mode":        cobra.FixedCompletions(xcomModeCompletions(), cobra.ShellCompDirectiveNoFileComp),
 		"image-pull-policy": cobra.FixedCompletions([]cobra.Completion{"Always", "IfNotPresent", "Never"},
 			cobra.ShellCompDirectiveNoFileComp),
 		"dry-run": cobra.FixedCompletions([]cobra.Completion{"none", "client", "server"},
@@ -99,15 +90,15 @@ func registerCompletions(root *cobra.Command, flags *genericclioptions.ConfigFla
 		"from-docker-config": completeFiles("json"),
 		"log-file":           completeFiles(),
 		"xcom-out":           completeFiles(),
-		"from":               completeFrom(flags),
-		"image-pull-secret":  completeSecrets(flags, string(corev1.SecretTypeDockerConfigJson), "", ""),
-		"env-from-secret":    completeSecrets(flags, "", "", ""),
-		"secret-env":         completeSecretEnv(flags),
-		"secret-volume":      completeSecrets(flags, "", "", ":"),
-		"env-from-configmap": completeConfigMaps(flags),
-		"service-account":    completeServiceAccounts(flags),
-		"task":               completeTaskLabel(flags, launch.LabelTask),
-		"run-id":             completeTaskLabel(flags, launch.LabelRunID),
+		"from":               completeFrom(f),
+		"image-pull-secret":  completeSecrets(f, string(corev1.SecretTypeDockerConfigJson), "", ""),
+		"env-from-secret":    completeSecrets(f, "", "", ""),
+		"secret-env":         completeSecretEnv(f),
+		"secret-volume":      completeSecrets(f, "", "", ":"),
+		"env-from-configmap": completeConfigMaps(f),
+		"service-account":    completeServiceAccounts(f),
+		"task":               completeTaskLabel(f, launch.LabelTask),
+		"run-id":             completeTaskLabel(f, launch.LabelRunID),
 		"override-type": cobra.FixedCompletions([]cobra.Completion{
 			cobra.CompletionWithDesc("strategic", "strategic merge patch: lists such as containers merge by name (default)"),
 			cobra.CompletionWithDesc("merge", "JSON merge patch: a list replaces the list"),
@@ -140,6 +131,22 @@ func registerCompletions(root *cobra.Command, flags *genericclioptions.ConfigFla
 	for _, c := range root.Commands() {
 		walk(c)
 	}
+}
+
+func onFinishCompletions() []cobra.Completion {
+	out := make([]cobra.Completion, 0, len(launch.OnFinishActions))
+	for _, a := range launch.OnFinishActions {
+		out = append(out, cobra.CompletionWithDesc(string(a), launch.OnFinishActionHelp[a]))
+	}
+	return out
+}
+
+func xcomModeCompletions() []cobra.Completion {
+	out := make([]cobra.Completion, 0, len(launch.XComModes))
+	for _, m := range launch.XComModes {
+		out = append(out, cobra.CompletionWithDesc(string(m), launch.XComModeHelp[m]))
+	}
+	return out
 }
 
 // register sets fn as the completion of a flag that has none yet.
@@ -206,9 +213,9 @@ func completeDirs(*cobra.Command, []string, string) ([]cobra.Completion, cobra.S
 
 // completeKubeconfigNames completes the names of the kubeconfig's
 // contexts, clusters or users.
-func completeKubeconfigNames(flags *genericclioptions.ConfigFlags, what string) cobra.CompletionFunc {
+func completeKubeconfigNames(f Factory, what string) cobra.CompletionFunc {
 	return func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		cfg, err := flags.ToRawKubeConfigLoader().RawConfig()
+		cfg, err := f.RawConfig()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
@@ -238,19 +245,14 @@ func completeKubeconfigNames(flags *genericclioptions.ConfigFlags, what string) 
 
 // clusterCompletion runs list against the cluster the flags point at, in
 // their namespace, within completionTimeout. Any error gives no choices.
-func clusterCompletion(flags *genericclioptions.ConfigFlags, directive cobra.ShellCompDirective,
+func clusterCompletion(f Factory, directive cobra.ShellCompDirective,
 	list func(ctx context.Context, c corev1client.CoreV1Interface, ns, toComplete string) ([]cobra.Completion, error)) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
+		ns, _, err := f.Namespace()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		cfg, err := flags.ToRESTConfig()
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		cfg.UserAgent = "kubectl-podtask/" + version
-		c, err := corev1client.NewForConfig(cfg)
+		c, err := f.CoreV1()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
@@ -265,8 +267,8 @@ func clusterCompletion(flags *genericclioptions.ConfigFlags, directive cobra.She
 	}
 }
 
-func completeNamespaces(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
-	return clusterCompletion(flags, cobra.ShellCompDirectiveNoFileComp,
+func completeNamespaces(f Factory) cobra.CompletionFunc {
+	return clusterCompletion(f, cobra.ShellCompDirectiveNoFileComp,
 		func(ctx context.Context, c corev1client.CoreV1Interface, _, _ string) ([]cobra.Completion, error) {
 			list, err := c.Namespaces().List(ctx, metav1.ListOptions{})
 			if err != nil {
@@ -282,33 +284,59 @@ func completeNamespaces(flags *genericclioptions.ConfigFlags) cobra.CompletionFu
 
 // completeSecrets completes secret names (of secretType when set), each
 // with prefix before it and suffix after it.
-func completeSecrets(flags *genericclioptions.ConfigFlags, secretType, prefix, suffix string) cobra.CompletionFunc {
+func completeSecrets(f Factory, secretType, prefix, suffix string) cobra.CompletionFunc {
 	directive := cobra.ShellCompDirectiveNoFileComp
 	if suffix != "" {
 		directive |= cobra.ShellCompDirectiveNoSpace
 	}
-	return clusterCompletion(flags, directive,
+	return clusterCompletion(f, directive,
 		func(ctx context.Context, c corev1client.CoreV1Interface, ns, _ string) ([]cobra.Completion, error) {
 			opts := metav1.ListOptions{}
 			if secretType != "" {
 				opts.FieldSelector = "type=" + secretType
 			}
-			list, err := c.Secrets(ns).List(ctx, opts)
+			names, err := secretNames(ctx, c, ns, opts)
 			if err != nil {
 				return nil, err
 			}
-			out := make([]cobra.Completion, 0, len(list.Items))
-			for _, s := range list.Items {
-				out = append(out, prefix+s.Name+suffix)
+			out := make([]cobra.Completion, 0, len(names))
+			for _, n := range names {
+				out = append(out, prefix+n+suffix)
 			}
 			return out, nil
 		})
 }
 
+// metadataOnly asks the API server for the objects' metadata alone, as
+// kubectl get does for names: a secret's data never leaves the server.
+const metadataOnly = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+
+// secretNames lists the names of the secrets in ns, metadata only.
+func secretNames(ctx context.Context, c corev1client.CoreV1Interface, ns string, opts metav1.ListOptions) ([]string, error) {
+	b, err := c.RESTClient().Get().Namespace(ns).Resource("secrets").
+		VersionedParams(&opts, scheme.ParameterCodec).
+		SetHeader("Accept", metadataOnly).DoRaw(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var list metav1.PartialObjectMetadataList
+	if err := json.Unmarshal(b, &list); err != nil {
+		return nil, err
+	}
+	if list.Kind != "PartialObjectMetadataList" {
+		return nil, fmt.Errorf("the server answered a list of secrets with %q, not their metadata alone", list.Kind)
+	}
+	names := make([]string, 0, len(list.Items))
+	for _, m := range list.Items {
+		names = append(names, m.Name)
+	}
+	return names, nil
+}
+
 // completeSecretEnv completes --secret-env VAR=SECRET:KEY: after "VAR=" the
 // secrets, after "VAR=SECRET:" that secret's keys. Key values are never
 // read into the choices.
-func completeSecretEnv(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
+func completeSecretEnv(f Factory) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		v, ref, ok := strings.Cut(toComplete, "=")
 		if !ok {
@@ -316,9 +344,9 @@ func completeSecretEnv(flags *genericclioptions.ConfigFlags) cobra.CompletionFun
 		}
 		secret, _, hasKey := strings.Cut(ref, ":")
 		if !hasKey {
-			return completeSecrets(flags, "", v+"=", ":")(cmd, args, toComplete)
+			return completeSecrets(f, "", v+"=", ":")(cmd, args, toComplete)
 		}
-		return clusterCompletion(flags, cobra.ShellCompDirectiveNoFileComp,
+		return clusterCompletion(f, cobra.ShellCompDirectiveNoFileComp,
 			func(ctx context.Context, c corev1client.CoreV1Interface, ns, _ string) ([]cobra.Completion, error) {
 				s, err := c.Secrets(ns).Get(ctx, secret, metav1.GetOptions{})
 				if err != nil {
@@ -334,8 +362,8 @@ func completeSecretEnv(flags *genericclioptions.ConfigFlags) cobra.CompletionFun
 	}
 }
 
-func completeConfigMaps(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
-	return clusterCompletion(flags, cobra.ShellCompDirectiveNoFileComp,
+func completeConfigMaps(f Factory) cobra.CompletionFunc {
+	return clusterCompletion(f, cobra.ShellCompDirectiveNoFileComp,
 		func(ctx context.Context, c corev1client.CoreV1Interface, ns, _ string) ([]cobra.Completion, error) {
 			list, err := c.ConfigMaps(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
@@ -349,8 +377,8 @@ func completeConfigMaps(flags *genericclioptions.ConfigFlags) cobra.CompletionFu
 		})
 }
 
-func completeServiceAccounts(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
-	return clusterCompletion(flags, cobra.ShellCompDirectiveNoFileComp,
+func completeServiceAccounts(f Factory) cobra.CompletionFunc {
+	return clusterCompletion(f, cobra.ShellCompDirectiveNoFileComp,
 		func(ctx context.Context, c corev1client.CoreV1Interface, ns, _ string) ([]cobra.Completion, error) {
 			list, err := c.ServiceAccounts(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
@@ -366,7 +394,7 @@ func completeServiceAccounts(flags *genericclioptions.ConfigFlags) cobra.Complet
 
 // completeTaskLabel completes the distinct values of a task pod label
 // (task names or run ids); with --task set, run ids of that task only.
-func completeTaskLabel(flags *genericclioptions.ConfigFlags, label string) cobra.CompletionFunc {
+func completeTaskLabel(f Factory, label string) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		selector := launch.LabelManagedBy + "=" + launch.ManagedByValue
 		if label == launch.LabelRunID {
@@ -374,7 +402,7 @@ func completeTaskLabel(flags *genericclioptions.ConfigFlags, label string) cobra
 				selector += "," + launch.LabelTask + "=" + f.Value.String()
 			}
 		}
-		return clusterCompletion(flags, cobra.ShellCompDirectiveNoFileComp,
+		return clusterCompletion(f, cobra.ShellCompDirectiveNoFileComp,
 			func(ctx context.Context, c corev1client.CoreV1Interface, ns, _ string) ([]cobra.Completion, error) {
 				list, err := c.Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
 				if err != nil {
@@ -396,8 +424,11 @@ func completeTaskLabel(flags *genericclioptions.ConfigFlags, label string) cobra
 
 // completeFrom completes --from KIND/NAME: first the kinds, then the
 // workloads of that kind.
-func completeFrom(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
-	kinds := []cobra.Completion{"cronjob/", "job/", "deployment/", "pod/"}
+func completeFrom(f Factory) cobra.CompletionFunc {
+	var kinds []cobra.Completion
+	for _, k := range fromKinds {
+		kinds = append(kinds, k.kind+"/")
+	}
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		kind, _, ok := strings.Cut(toComplete, "/")
 		if !ok {
@@ -407,9 +438,9 @@ func completeFrom(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		return clusterCompletion(flags, cobra.ShellCompDirectiveNoFileComp,
+		return clusterCompletion(f, cobra.ShellCompDirectiveNoFileComp,
 			func(ctx context.Context, c corev1client.CoreV1Interface, ns, _ string) ([]cobra.Completion, error) {
-				names, err := workloadNames(ctx, flags, c, ns, k)
+				names, err := workloadNames(ctx, f, c, ns, k)
 				if err != nil {
 					return nil, err
 				}
@@ -422,7 +453,7 @@ func completeFrom(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
 	}
 }
 
-func workloadNames(ctx context.Context, flags *genericclioptions.ConfigFlags, c corev1client.CoreV1Interface, ns, kind string) ([]string, error) {
+func workloadNames(ctx context.Context, f Factory, c corev1client.CoreV1Interface, ns, kind string) ([]string, error) {
 	var names []string
 	switch kind {
 	case "pod":
@@ -435,13 +466,9 @@ func workloadNames(ctx context.Context, flags *genericclioptions.ConfigFlags, c 
 		}
 		return names, nil
 	}
-	cfg, err := flags.ToRESTConfig()
-	if err != nil {
-		return nil, err
-	}
 	switch kind {
 	case "cronjob", "job":
-		b, err := batchv1client.NewForConfig(cfg)
+		b, err := f.BatchV1()
 		if err != nil {
 			return nil, err
 		}
@@ -464,7 +491,7 @@ func workloadNames(ctx context.Context, flags *genericclioptions.ConfigFlags, c 
 		}
 		return names, nil
 	case "deployment":
-		a, err := appsv1client.NewForConfig(cfg)
+		a, err := f.AppsV1()
 		if err != nil {
 			return nil, err
 		}
@@ -481,22 +508,22 @@ func workloadNames(ctx context.Context, flags *genericclioptions.ConfigFlags, c 
 }
 
 // completeTaskPods completes the names of task pods in the current namespace.
-func completeTaskPods(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
+func completeTaskPods(f Factory) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
+		ns, _, err := f.Namespace()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		e, err := newEngine(flags)
+		c, err := f.CoreV1()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		ctx, cancel := context.WithTimeout(cmdContext(cmd), completionTimeout)
 		defer cancel()
-		list, err := e.Client.Pods(ns).List(ctx, metav1.ListOptions{
+		list, err := c.Pods(ns).List(ctx, metav1.ListOptions{
 			LabelSelector: launch.LabelManagedBy + "=" + launch.ManagedByValue,
 		})
 		if err != nil {
@@ -504,7 +531,7 @@ func completeTaskPods(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc
 		}
 		var out []cobra.Completion
 		for _, p := range list.Items {
-			out = append(out, cobra.CompletionWithDesc(p.Name, taskName(&p)+" "+string(p.Status.Phase)))
+			out = append(out, cobra.CompletionWithDesc(p.Name, dash(launch.TaskName(&p))+" "+string(p.Status.Phase)))
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -512,8 +539,8 @@ func completeTaskPods(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc
 
 // completeDebugTargets completes debug's TARGET: task pods, and workloads
 // once a kind is typed.
-func completeDebugTargets(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
-	pods, workloads := completeTaskPods(flags), completeFrom(flags)
+func completeDebugTargets(f Factory) cobra.CompletionFunc {
+	pods, workloads := completeTaskPods(f), completeFrom(f)
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp

@@ -59,7 +59,7 @@ func TestStaticCompletions(t *testing.T) {
 		want      []string
 		directive string
 	}{
-		{[]string{""}, []string{"attach", "completion", "cp", "create-pull-secret", "debug", "help", "list", "render", "run", "version", "xcom"}, ":4"},
+		{[]string{""}, []string{"attach", "completion", "cp", "create-pull-secret", "debug", "gc", "help", "list", "render", "run", "version", "xcom"}, ":4"},
 		{[]string{"run", "--on-finish-action", ""}, []string{"delete_pod", "keep_pod", "delete_succeeded_pod", "delete_active_pod"}, ":4"},
 		{[]string{"attach", "--on-finish-action", ""}, []string{"delete_pod", "keep_pod", "delete_succeeded_pod", "delete_active_pod"}, ":4"},
 		{[]string{"render", "--xcom-mode", ""}, []string{"sidecar", "termination-message"}, ":4"},
@@ -68,7 +68,7 @@ func TestStaticCompletions(t *testing.T) {
 		{[]string{"create-pull-secret", "--dry-run="}, []string{"none", "client", "server"}, ":4"},
 		{[]string{"run", "-o", ""}, []string{"json", "yaml"}, ":4"},
 		{[]string{"render", "-o", ""}, []string{"yaml", "json"}, ":4"},
-		{[]string{"list", "-o", ""}, []string{"wide", "json", "yaml"}, ":4"},
+		{[]string{"list", "-o", ""}, []string{"wide", "name", "json", "yaml", "jsonpath=", "go-template=", "custom-columns="}, ":4"},
 		{[]string{"version", "-o", ""}, []string{"json", "yaml"}, ":4"},
 		{[]string{"run", "--from", ""}, []string{"cronjob/", "job/", "deployment/", "pod/"}, ":6"},
 		{[]string{"run", "--container-logs", ""}, []string{"all"}, ":4"},

@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/archive"
@@ -27,8 +26,8 @@ import (
 
 // CpOptions are the inputs of `kubectl podtask cp`.
 type CpOptions struct {
-	configFlags *genericclioptions.ConfigFlags
-	streams     genericiooptions.IOStreams
+	factory Factory
+	streams genericiooptions.IOStreams
 
 	container string
 	overwrite bool
@@ -44,12 +43,12 @@ type CpOptions struct {
 }
 
 // NewCpOptions returns the options with their defaults.
-func NewCpOptions(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *CpOptions {
-	return &CpOptions{configFlags: flags, streams: streams}
+func NewCpOptions(f Factory, streams genericiooptions.IOStreams) *CpOptions {
+	return &CpOptions{factory: f, streams: streams}
 }
 
-func newCmdCp(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewCpOptions(flags, streams)
+func newCmdCp(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewCpOptions(f, streams)
 	cmd := &cobra.Command{
 		Use:   "cp POD:PATH LOCAL | LOCAL POD:PATH",
 		Short: "Copy files out of a task pod (also after its task ended) or into a running one",
@@ -117,7 +116,11 @@ func (o *CpOptions) Complete(cmd *cobra.Command, args []string) error {
 	default:
 		return &ExitError{Code: ExitUsage, Err: errors.New("cp: give one POD:PATH and one local path (a local path with ':' can be written ./name)")}
 	}
-	e, ns, err := engineInNamespace(o.configFlags)
+	ns, _, err := o.factory.Namespace()
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
+	}
+	e, err := o.factory.Engine()
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
@@ -23,8 +22,8 @@ import (
 
 // DebugOptions are the inputs of `kubectl podtask debug`.
 type DebugOptions struct {
-	configFlags *genericclioptions.ConfigFlags
-	streams     genericiooptions.IOStreams
+	factory Factory
+	streams genericiooptions.IOStreams
 
 	task      taskFlags
 	find      podFinder
@@ -42,8 +41,8 @@ type DebugOptions struct {
 	engine *launch.Engine
 }
 
-func newCmdDebug(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &DebugOptions{configFlags: flags, streams: streams}
+func newCmdDebug(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &DebugOptions{factory: f, streams: streams}
 	cmd := &cobra.Command{
 		Use:   "debug (POD | pod/NAME | cronjob/NAME | job/NAME | deployment/NAME | -f task.yaml | --task NAME) [-- COMMAND [ARG...]]",
 		Short: "Open a shell in a copy of a task, pod, CronJob, Job or Deployment: same image, env, secrets, volumes",
@@ -73,7 +72,7 @@ The exit code is the shell's.`,
 
   # A script instead of a terminal
   echo 'env | sort; ls /etc/creds' | kubectl podtask debug job/import`,
-		ValidArgsFunction: completeDebugTargets(flags),
+		ValidArgsFunction: completeDebugTargets(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
@@ -148,11 +147,11 @@ func (o *DebugOptions) fromTask(ctx context.Context, cmd *cobra.Command, from *s
 			return &ExitError{Code: ExitUsage, Err: err}
 		}
 	}
-	pod, spec, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), nil)
+	pod, spec, err := buildPod(ctx, o.factory, &o.task, cmd.Flags(), nil)
 	if err != nil {
 		return err
 	}
-	if o.engine, err = newEngine(o.configFlags); err != nil {
+	if o.engine, err = o.factory.Engine(); err != nil {
 		return err
 	}
 	o.orig = pod
@@ -179,7 +178,10 @@ func (o *DebugOptions) fromPod(ctx context.Context, cmd *cobra.Command, args []s
 	}
 	var ns string
 	var err error
-	if o.engine, ns, err = engineInNamespace(o.configFlags); err != nil {
+	if ns, _, err = o.factory.Namespace(); err != nil {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
+	}
+	if o.engine, err = o.factory.Engine(); err != nil {
 		return err
 	}
 	var byName []string

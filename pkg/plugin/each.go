@@ -80,7 +80,7 @@ func (o *RunOptions) completeEach(ctx context.Context, cmd *cobra.Command, args 
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	task, ropts, err := prepareTask(ctx, o.configFlags, &o.task, cmd.Flags(), args)
+	task, ropts, err := prepareTask(ctx, o.factory, &o.task, cmd.Flags(), args)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (o *RunOptions) completeEach(ctx context.Context, cmd *cobra.Command, args 
 	}
 	f.args = items
 	o.pod = f.pods[0]
-	if o.engine, err = newEngine(o.configFlags); err != nil {
+	if o.engine, err = o.factory.Engine(); err != nil {
 		return err
 	}
 	warnPullSecrets(ctx, o.engine.Client, o.pod, o.streams.ErrOut)
@@ -163,9 +163,9 @@ func (o *RunOptions) runEach(ctx context.Context) error {
 	p := newEachPrinter(logOut, o.streams.ErrOut, o.follow.quiet, isTerminal(logOut) && os.Getenv("NO_COLOR") == "", f.logDir, len(f.pods))
 	defer p.close()
 
-	stopSignals := handleSignals(cancel, func() {
+	stopSignals := handleSignals(&signalHandler{cancel: cancel, flush: p.close, exit: os.Exit, first: func() {
 		fmt.Fprintln(o.streams.ErrOut, "podtask: interrupted: cleaning up every pod of the run (press Ctrl-C again to leave at once)")
-	})
+	}})
 	defer stopSignals()
 
 	opts := launch.Options{

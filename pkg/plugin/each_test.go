@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"bytes"
 	"os"
 	"path/filepath"
@@ -20,16 +21,22 @@ func completeRun(t *testing.T, stdin string, args ...string) (*RunOptions, error
 	streams := DefaultStreams()
 	var out, errOut bytes.Buffer
 	streams.In, streams.Out, streams.ErrOut = strings.NewReader(stdin), &out, &errOut
-	o := NewRunOptions(configFlags(testKubeconfig(t, "http://127.0.0.1:1"), ""), streams)
+	o := NewRunOptions(newFactory(configFlags(testKubeconfig(t, "http://127.0.0.1:1"), "")), streams)
 	cmd := &cobra.Command{Use: "run"}
 	o.task.addFlags(cmd.Flags())
 	o.follow.addFlags(cmd.Flags())
 	o.retry.addFlags(cmd.Flags())
 	o.each.addFlags(cmd.Flags())
+	o.interactive.addFlags(cmd.Flags())
+	o.kubectl.addFlags(cmd.Flags())
+	o.transfers.addFlags(cmd.Flags())
 	if err := cmd.Flags().Parse(args); err != nil {
 		return nil, err
 	}
-	return o, o.Complete(cmd, cmd.Flags().Args())
+	if err := o.Complete(cmd, cmd.Flags().Args()); err != nil {
+		return o, err
+	}
+	return o, o.completeEach(context.Background(), cmd, cmd.Flags().Args())
 }
 
 func TestEachRendersOnePodPerItem(t *testing.T) {

@@ -6,18 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
@@ -59,7 +52,33 @@ func (f *followFlags) validate() error {
 	if f.maxLogLines < 100 {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--tui-max-log-lines %d is too small: use at least 100", f.maxLogLines)}
 	}
+	if f.xcomOut != "" && f.xcomOut != "-" {
+		if err := checkWritable(f.xcomOut); err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--xcom-out %s cannot be written (%v): name a file in a folder that exists and that you may write to", f.xcomOut, errors.Unwrap(err))}
+		}
+	}
 	return nil
+}
+
+// checkWritable makes sure path can be written, before the task runs: it is
+// opened for writing (and removed again if it did not exist).
+func checkWritable(path string) error {
+	_, statErr := os.Stat(path)
+	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	file.Close()
+	if os.IsNotExist(statErr) {
+		os.Remove(path)
+	}
+	return nil
+}
+
+// impliedXCom: --xcom-out asks for the result, so it turns XCom on (sidecar
+// mode) unless --xcom-mode, --xcom or the task file says how.
+func (f *followFlags) impliedXCom(task *taskFlags, _ *pflag.FlagSet) {
+	task.xcomWanted = f.xcomOut != ""
 }
 
 // apply copies the log selection into the engine options.
@@ -73,41 +92,6 @@ func (f *followFlags) apply(o *launch.Options) {
 	o.InitLogs = f.initLogs
 	// The log file keeps the kubelet's timestamp of every line.
 	o.LogTimestamps = f.logFile != ""
-}
-
-// newEngine builds the engine on the typed core/v1 client.
-func newEngine(flags *genericclioptions.ConfigFlags) (*launch.Engine, error) {
-	cfg, err := flags.ToRESTConfig()
-	if err != nil {
-		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
-	}
-	cfg.UserAgent = "kubectl-podtask/" + version
-	client, err := corev1client.NewForConfig(cfg)
-	if err != nil {
-		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
-	}
-	logCfg := rest.CopyConfig(cfg)
-	logCfg.Dial = launch.PacedDial((&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
-	logClient, err := corev1client.NewForConfig(logCfg)
-	if err != nil {
-		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
-	}
-	return &launch.Engine{
-		Client: client,
-		Logs:   logClient,
-		Exec:   &launch.RemoteExecutor{Config: cfg, Client: client.RESTClient()},
-	}, nil
-}
-
-// engineInNamespace builds the engine and resolves the namespace the
-// command works in (-n, else the kubeconfig's).
-func engineInNamespace(flags *genericclioptions.ConfigFlags) (*launch.Engine, string, error) {
-	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return nil, "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
-	}
-	e, err := newEngine(flags)
-	return e, ns, err
 }
 
 // follow runs engine under signal handling, with the plain printer or the
@@ -146,11 +130,11 @@ func (f *followFlags) follow(ctx context.Context, streams genericiooptions.IOStr
 	p := newPrinter(logOut, progress, f.quiet, prefix, fileOrNil(logFile))
 	defer p.flush()
 
-	stopSignals := handleSignals(cancel, func() {
+	stopSignals := handleSignals(&signalHandler{cancel: cancel, flush: p.flush, exit: os.Exit, first: func() {
 		if !useTUI {
 			fmt.Fprintln(streams.ErrOut, "podtask: interrupted: cleaning up (press Ctrl-C again to leave at once)")
 		}
-	})
+	}})
 	defer stopSignals()
 
 	var res *launch.Result
@@ -186,31 +170,6 @@ func fileOrNil(f *os.File) io.Writer {
 	return f
 }
 
-// handleSignals cancels on the first SIGINT/SIGTERM and leaves at once on the second.
-func handleSignals(cancel context.CancelCauseFunc, first func()) (stop func()) {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		n := 0
-		for {
-			select {
-			case <-done:
-				return
-			case <-sigs:
-				n++
-				if n == 1 {
-					first()
-					cancel(nil)
-					continue
-				}
-				os.Exit(ExitInterrupted)
-			}
-		}
-	}()
-	return func() { signal.Stop(sigs); close(done) }
-}
-
 // report prints the outcome and returns the error that carries the exit code.
 func (f *followFlags) report(streams genericiooptions.IOStreams, p *printer, res *launch.Result, err error, usedTUI bool) error {
 	if res != nil {
@@ -224,7 +183,9 @@ func (f *followFlags) report(streams genericiooptions.IOStreams, p *printer, res
 				}
 			default:
 				if werr := os.WriteFile(f.xcomOut, append(append([]byte{}, res.XCom...), '\n'), 0o644); werr != nil {
-					return &ExitError{Code: ExitXCom, Err: fmt.Errorf("--xcom-out: %w", werr)}
+					// The result is never lost: it goes to stderr instead.
+					fmt.Fprintf(streams.ErrOut, "podtask: could not write the xcom result to %s; here it is:\n%s\n", f.xcomOut, string(res.XCom))
+					return &ExitError{Code: ExitXCom, Err: fmt.Errorf("--xcom-out: %w (the result was printed on stderr)", werr)}
 				}
 			}
 		} else if p.xcom != nil && !p.xcom.Present && !f.quiet {
@@ -248,6 +209,7 @@ func exitFor(res *launch.Result, err error) error {
 	var xe *launch.XComError
 	var ae *launch.APIError
 	var te *launch.TransferError
+	var de *launch.DeletedError
 	switch {
 	case errors.Is(err, launch.ErrInterrupted):
 		return &ExitError{Code: ExitInterrupted}
@@ -268,6 +230,9 @@ func exitFor(res *launch.Result, err error) error {
 			return &ExitError{Code: int(*res.ExitCode), Err: err}
 		}
 		return &ExitError{Code: ExitTransfer, Err: err}
+	case errors.As(err, &de):
+		// Not an API error: the task lost its pod to someone else.
+		return &ExitError{Code: ExitTaskFailed, Err: err}
 	case errors.As(err, &ae):
 		return &ExitError{Code: ExitAPI, Err: err}
 	case err != nil:

@@ -132,8 +132,8 @@ func (f *interactiveFlags) followInteractive(ctx context.Context, streams generi
 
 // attachInteractive re-attaches to a kept interactive task pod: its base
 // container must have a stdin (and, for -t, a terminal).
-func (o *AttachOptions) attachInteractive(ctx context.Context, opts launch.Options, topts tui.Options) error {
-	pod, err := o.engine.Client.Pods(o.namespace).Get(ctx, o.name, metav1.GetOptions{})
+func (o *AttachOptions) attachInteractive(ctx context.Context, engine *launch.Engine, name string, opts launch.Options, topts tui.Options) error {
+	pod, err := engine.Client.Pods(o.namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return &ExitError{Code: ExitAPI, Err: &launch.APIError{Op: "get pod", Err: err}}
 	}
@@ -150,10 +150,10 @@ func (o *AttachOptions) attachInteractive(ctx context.Context, opts launch.Optio
 			missing = "terminal"
 		}
 		if missing != "" {
-			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%v: attach without -i/-t to follow it", &launch.NotInteractiveError{Pod: o.name, Container: base, Missing: missing})}
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%v: attach without -i/-t to follow it", &launch.NotInteractiveError{Pod: name, Container: base, Missing: missing})}
 		}
 	}
 	return o.interactive.followInteractive(ctx, o.streams, &o.follow, opts, topts, func(ctx context.Context, opts launch.Options, term launch.Terminal) (*launch.Result, error) {
-		return o.engine.AttachInteractive(ctx, o.namespace, o.name, opts, term)
+		return engine.AttachInteractive(ctx, o.namespace, name, opts, term)
 	})
 }

@@ -83,13 +83,13 @@ func NewCreatePullSecretOptions(streams genericiooptions.IOStreams) *CreatePullS
 	}
 }
 
-func newCmdCreatePullSecret(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	return newCmdCreatePullSecretWith(flags, NewCreatePullSecretOptions(streams))
+func newCmdCreatePullSecret(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmdCreatePullSecretWith(f, NewCreatePullSecretOptions(streams))
 }
 
 // newCmdCreatePullSecretWith wires the command to prepared options; tests
 // set the options' seams (Client, Helpers, ReadPassword) first.
-func newCmdCreatePullSecretWith(flags *genericclioptions.ConfigFlags, o *CreatePullSecretOptions) *cobra.Command {
+func newCmdCreatePullSecretWith(factory Factory, o *CreatePullSecretOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:                   "create-pull-secret NAME [--docker-server=SERVER] --docker-username=USER [--password-stdin] [--docker-email=EMAIL] [--from-file=[key=]PATH] [--from-docker-config[=PATH]] [--service-account=SA] [--overwrite] [--dry-run=none|client|server] [-o yaml|json]",
 		DisableFlagsInUseLine: true,
@@ -116,7 +116,7 @@ secret to a service account's imagePullSecrets.`,
   kubectl podtask create-pull-secret regcred --from-file=$HOME/.docker/config.json`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(flags, cmd, args); err != nil {
+			if err := o.Complete(factory, cmd, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -143,7 +143,7 @@ secret to a service account's imagePullSecrets.`,
 }
 
 // Complete reads the name, the namespace, the client and the prompt seam.
-func (o *CreatePullSecretOptions) Complete(flags *genericclioptions.ConfigFlags, cmd *cobra.Command, args []string) error {
+func (o *CreatePullSecretOptions) Complete(f Factory, cmd *cobra.Command, args []string) error {
 	if len(args) != 1 {
 		return &ExitError{Code: ExitUsage, Err: usageError(cmd, errors.New("exactly one NAME is required, e.g. kubectl podtask create-pull-secret regcred ..."))}
 	}
@@ -153,17 +153,13 @@ func (o *CreatePullSecretOptions) Complete(flags *genericclioptions.ConfigFlags,
 	o.dockerConfigSet = cmd.Flags().Changed("from-docker-config")
 
 	var err error
-	o.Namespace, _, err = flags.ToRawKubeConfigLoader().Namespace()
+	o.Namespace, _, err = f.Namespace()
 	if err != nil {
-		return withCode(ExitUsage, fmt.Errorf("cannot read the namespace from the kubeconfig: %w", err))
+		return err
 	}
 	if o.DryRun != dryRunClient && o.Client == nil {
-		rc, err := flags.ToRESTConfig()
-		if err != nil {
-			return withCode(ExitUsage, fmt.Errorf("cannot load the kubeconfig: %w", err))
-		}
-		if o.Client, err = corev1client.NewForConfig(rc); err != nil {
-			return withCode(ExitUsage, fmt.Errorf("cannot build a client from the kubeconfig: %w", err))
+		if o.Client, err = f.CoreV1(); err != nil {
+			return err
 		}
 	}
 	if o.ReadPassword == nil {

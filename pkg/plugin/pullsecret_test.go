@@ -62,7 +62,7 @@ func runPullSecret(t *testing.T, stdin string, setup func(*CreatePullSecretOptio
 		t.Fatal(err)
 	}
 	flags.KubeConfig = &empty
-	cmd := newCmdCreatePullSecretWith(flags, o)
+	cmd := newCmdCreatePullSecretWith(newFactory(flags), o)
 	cmd.SetArgs(args)
 	cmd.SetOut(out)
 	cmd.SetErr(errOut)

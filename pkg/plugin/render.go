@@ -10,20 +10,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 )
 
 // renderOptions are the options of `kubectl podtask render`.
 type renderOptions struct {
-	configFlags *genericclioptions.ConfigFlags
-	task        taskFlags
-	output      string
-	dryRun      string
+	factory Factory
+	task    taskFlags
+	output  string
+	dryRun  string
 
 	// createDryRun sends the pod to the server with dryRun=All; a seam for tests.
 	createDryRun func(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
@@ -31,14 +29,14 @@ type renderOptions struct {
 	genericiooptions.IOStreams
 }
 
-func newRenderOptions(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *renderOptions {
-	o := &renderOptions{configFlags: flags, output: "yaml", dryRun: "none", IOStreams: streams}
+func newRenderOptions(f Factory, streams genericiooptions.IOStreams) *renderOptions {
+	o := &renderOptions{factory: f, output: "yaml", dryRun: "none", IOStreams: streams}
 	o.createDryRun = o.defaultCreateDryRun
 	return o
 }
 
-func newCmdRender(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	return newRenderCommand(newRenderOptions(flags, streams))
+func newCmdRender(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	return newRenderCommand(newRenderOptions(f, streams))
 }
 
 func newRenderCommand(o *renderOptions) *cobra.Command {
@@ -100,7 +98,7 @@ func (o *renderOptions) run(cmd *cobra.Command, args []string) error {
 	if o.output == "task" {
 		return printDAGTask(ctx, o.Out, &o.task, cmd.Flags(), args)
 	}
-	pod, _, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
+	pod, _, err := buildPod(ctx, o.factory, &o.task, cmd.Flags(), args)
 	if err != nil {
 		return err
 	}
@@ -119,8 +117,8 @@ func (o *renderOptions) run(cmd *cobra.Command, args []string) error {
 		}
 		got.APIVersion, got.Kind = "v1", "Pod"
 		if len(pod.Spec.ImagePullSecrets) > 0 {
-			if e, err := newEngine(o.configFlags); err == nil {
-				warnPullSecrets(ctx, e.Client, pod, o.ErrOut)
+			if c, err := o.factory.CoreV1(); err == nil {
+				warnPullSecrets(ctx, c, pod, o.ErrOut)
 			}
 		}
 		pod = got
@@ -129,11 +127,7 @@ func (o *renderOptions) run(cmd *cobra.Command, args []string) error {
 }
 
 func (o *renderOptions) defaultCreateDryRun(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
-	cfg, err := o.configFlags.ToRESTConfig()
-	if err != nil {
-		return nil, err
-	}
-	c, err := corev1client.NewForConfig(cfg)
+	c, err := o.factory.CoreV1()
 	if err != nil {
 		return nil, err
 	}

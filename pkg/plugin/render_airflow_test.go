@@ -21,7 +21,7 @@ func renderWithStderr(t *testing.T, kubeconfig string, args ...string) (string, 
 	streams.Out, streams.ErrOut = &out, &errOut
 	root := &cobra.Command{Use: "podtask", SilenceErrors: true, SilenceUsage: true}
 	flags.AddFlags(root.PersistentFlags())
-	root.AddCommand(newRenderCommand(newRenderOptions(flags, streams)))
+	root.AddCommand(newRenderCommand(newRenderOptions(newFactory(flags), streams)))
 	root.SetArgs(append([]string{"render", "--kubeconfig", kubeconfig}, args...))
 	err := root.Execute()
 	return out.String(), errOut.String(), err
@@ -122,7 +122,7 @@ func TestRunNothingSaysImage(t *testing.T) {
 	streams.Out, streams.ErrOut = &out, &errOut
 	root := &cobra.Command{Use: "podtask", SilenceErrors: true, SilenceUsage: true}
 	flags.AddFlags(root.PersistentFlags())
-	root.AddCommand(newCmdRun(flags, streams))
+	root.AddCommand(newCmdRun(newFactory(flags), streams))
 	root.SetArgs([]string{"run", "--kubeconfig", kc})
 	err := root.Execute()
 	var ee *ExitError

@@ -24,6 +24,12 @@ func DefaultStreams() genericiooptions.IOStreams {
 // NewCmdPodtask builds the root command with kubectl's global flags.
 func NewCmdPodtask(streams genericiooptions.IOStreams) *cobra.Command {
 	flags := genericclioptions.NewConfigFlags(true)
+	return newCmdPodtaskWith(streams, flags, newFactory(flags))
+}
+
+// newCmdPodtaskWith builds the root command on f, the clients every command
+// and completion use; flags are the global flags f reads.
+func newCmdPodtaskWith(streams genericiooptions.IOStreams, flags *genericclioptions.ConfigFlags, f Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "podtask",
 		Short: "Run one containerised task on the cluster, watch it, and get its result back",
@@ -50,17 +56,18 @@ fetches its XCom result, cleans up, and exits with the container's exit code.`,
 	})
 
 	cmd.AddCommand(
-		newCmdRender(flags, streams),
-		newCmdRun(flags, streams),
-		newCmdAttach(flags, streams),
-		newCmdDebug(flags, streams),
-		newCmdXCom(flags, streams),
-		newCmdCp(flags, streams),
-		newCmdList(flags, streams),
-		newCmdCreatePullSecret(flags, streams),
-		newCmdVersion(flags, streams),
+		newCmdRender(f, streams),
+		newCmdRun(f, streams),
+		newCmdAttach(f, streams),
+		newCmdDebug(f, streams),
+		newCmdXCom(f, streams),
+		newCmdCp(f, streams),
+		newCmdList(f, streams),
+		newCmdGC(f, streams),
+		newCmdCreatePullSecret(f, streams),
+		newCmdVersion(f, streams),
 	)
-	registerCompletions(cmd, flags)
+	registerCompletions(cmd, f)
 	return cmd
 }
 

@@ -6,8 +6,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
@@ -17,8 +17,8 @@ import (
 
 // RunOptions are the inputs of `kubectl podtask run`.
 type RunOptions struct {
-	configFlags *genericclioptions.ConfigFlags
-	streams     genericiooptions.IOStreams
+	factory Factory
+	streams genericiooptions.IOStreams
 
 	task           taskFlags
 	follow         followFlags
@@ -30,6 +30,9 @@ type RunOptions struct {
 	each           eachFlags
 	debugOnFailure bool
 
+	cmd    *cobra.Command
+	flags  *pflag.FlagSet
+	args   []string
 	pod    *corev1.Pod
 	spec   *render.Task
 	engine *launch.Engine
@@ -37,12 +40,12 @@ type RunOptions struct {
 }
 
 // NewRunOptions returns the options with their defaults.
-func NewRunOptions(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *RunOptions {
-	return &RunOptions{configFlags: flags, streams: streams}
+func NewRunOptions(f Factory, streams genericiooptions.IOStreams) *RunOptions {
+	return &RunOptions{factory: f, streams: streams}
 }
 
-func newCmdRun(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewRunOptions(flags, streams)
+func newCmdRun(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewRunOptions(f, streams)
 	cmd := &cobra.Command{
 		Use:   "run [flags] [-f task.yaml] [-- COMMAND [ARG...]]",
 		Short: "Run a task pod, stream its logs, fetch its XCom result, clean up, and exit with its exit code",
@@ -124,83 +127,94 @@ did not succeed; 130 interrupted.`,
 	return cmd
 }
 
-// Complete builds the pod from flags and files, and the engine.
+// Complete keeps the command line; it makes no API call.
 func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
-	if err := o.follow.validate(); err != nil {
-		return err
-	}
+	o.cmd, o.flags, o.args = cmd, cmd.Flags(), args
+	o.follow.impliedXCom(&o.task, cmd.Flags())
 	if err := o.validateKubectlFlags(cmd); err != nil {
 		return err
 	}
 	if o.debugOnFailure && (o.interactive.stdin || o.kubectl.detached()) {
 		return &ExitError{Code: ExitUsage, Err: errors.New("--debug-on-failure opens a shell of its own after the run: drop -i/-t or --detach")}
 	}
-	ctx := cmdContext(cmd)
-	o.task.warnOut = o.streams.ErrOut
 	if err := o.each.validateEachOnly(cmd.Flags()); err != nil {
 		return err
 	}
+	return nil
+}
+
+// Validate checks the output flags, including that --xcom-out can be
+// written, before anything is created.
+func (o *RunOptions) Validate() error { return o.follow.validate() }
+
+// Run builds the pod (fetching a --from workload), launches the task and
+// follows it to the end.
+func (o *RunOptions) Run(ctx context.Context) error {
+	o.task.warnOut = o.streams.ErrOut
 	if o.each.items != "" {
-		return o.completeEach(ctx, cmd, args)
+		if err := o.completeEach(ctx, o.cmd, o.args); err != nil {
+			return err
+		}
+		return o.runEach(ctx)
 	}
-	pod, spec, err := buildPod(ctx, o.configFlags, &o.task, cmd.Flags(), args)
+	if err := o.build(ctx); err != nil {
+		return err
+	}
+	if o.kubectl.detached() {
+		return o.runDetached(ctx)
+	}
+	pod, spec := o.pod, o.spec
+	opts := launch.OptionsFromPod(pod, launch.Options{
+		ScheduleTimeout: spec.ScheduleTimeout,
+		StartupTimeout:  spec.StartupTimeout,
+		ImagePullGrace:  spec.ImagePullGrace,
+	})
+	o.follow.apply(&opts)
+	opts.Transfers = o.plan
+	topts := tui.Options{
+		Task:           launch.TaskName(pod),
+		OnFinishAction: opts.OnFinish,
+		NoColor:        os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb",
+	}
+	if o.interactive.stdin {
+		return o.interactive.followInteractive(ctx, o.streams, &o.follow, opts, topts, func(ctx context.Context, opts launch.Options, term launch.Terminal) (*launch.Result, error) {
+			return o.engine.RunInteractive(ctx, pod, opts, term)
+		})
+	}
+	engine := func(ctx context.Context, opts launch.Options) (*launch.Result, error) {
+		return o.engine.RunTries(ctx, pod, opts, o.policy)
+	}
+	if !o.debugOnFailure {
+		return o.follow.follow(ctx, o.streams, opts, topts, engine)
+	}
+	d := &failureDebugger{streams: o.streams, engine: o.engine, pod: pod, base: opts.BaseContainer, quiet: o.follow.quiet}
+	return d.after(ctx, o.follow.follow(ctx, o.streams, opts, topts, d.wrap(engine)))
+}
+
+// build renders the pod (fetching a --from workload), applies kubectl run's
+// flags, plans the file transfers and the retries, and makes the engine:
+// everything is checked before anything is created.
+func (o *RunOptions) build(ctx context.Context) error {
+	pod, spec, err := buildPod(ctx, o.factory, &o.task, o.flags, o.args)
 	if err != nil {
 		return err
 	}
-	if pod, err = o.kubectl.apply(cmd.Flags(), pod, spec, &o.interactive); err != nil {
+	if pod, err = o.kubectl.apply(o.flags, pod, spec, &o.interactive); err != nil {
 		return err
 	}
 	o.pod, o.spec = pod, spec
 	if o.plan, err = o.transfers.plan(spec); err != nil {
 		return err
 	}
-	if o.policy, err = o.retry.policy(cmd.Flags(), spec); err != nil {
+	if o.policy, err = o.retry.policy(o.flags, spec); err != nil {
 		return err
 	}
 	if o.policy.Retries > 0 && (o.interactive.stdin || o.kubectl.detached()) {
 		return &ExitError{Code: ExitUsage, Err: errors.New("--retries runs a task again by itself: drop -i/-t or --detach")}
 	}
-	if o.engine, err = newEngine(o.configFlags); err != nil {
+	if o.engine, err = o.factory.Engine(); err != nil {
 		return err
 	}
 	warnPullSecrets(ctx, o.engine.Client, pod, o.streams.ErrOut)
 	return nil
-}
-
-// Validate checks what Complete could not.
-func (o *RunOptions) Validate() error { return nil }
-
-// Run launches the task and follows it to the end.
-func (o *RunOptions) Run(ctx context.Context) error {
-	if o.each.items != "" {
-		return o.runEach(ctx)
-	}
-	if o.kubectl.detached() {
-		return o.runDetached(ctx)
-	}
-	opts := launch.OptionsFromPod(o.pod, launch.Options{
-		ScheduleTimeout: o.spec.ScheduleTimeout,
-		StartupTimeout:  o.spec.StartupTimeout,
-		ImagePullGrace:  o.spec.ImagePullGrace,
-	})
-	o.follow.apply(&opts)
-	opts.Transfers = o.plan
-	topts := tui.Options{
-		Task:           o.pod.Annotations[render.AnnotationTask],
-		OnFinishAction: opts.OnFinish,
-		NoColor:        os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb",
-	}
-	if o.interactive.stdin {
-		return o.interactive.followInteractive(ctx, o.streams, &o.follow, opts, topts, func(ctx context.Context, opts launch.Options, term launch.Terminal) (*launch.Result, error) {
-			return o.engine.RunInteractive(ctx, o.pod, opts, term)
-		})
-	}
-	engine := func(ctx context.Context, opts launch.Options) (*launch.Result, error) {
-		return o.engine.RunTries(ctx, o.pod, opts, o.policy)
-	}
-	if !o.debugOnFailure {
-		return o.follow.follow(ctx, o.streams, opts, topts, engine)
-	}
-	d := &failureDebugger{streams: o.streams, engine: o.engine, pod: o.pod, base: opts.BaseContainer, quiet: o.follow.quiet}
-	return d.after(ctx, o.follow.follow(ctx, o.streams, opts, topts, d.wrap(engine)))
 }

@@ -7,17 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
-	batchv1client "k8s.io/client-go/kubernetes/typed/batch/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/rest"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 )
@@ -29,18 +25,21 @@ type taskFlags struct {
 	filename string
 	dag      dagFlags // --dag, --task-id (dagflags.go)
 
-	image, name, containerName           string
-	cmds, arguments                      []string
-	env                                  []string
-	envFromSecret, envFromConfigMap      []string
-	secretEnv, secretVolume              []string
-	labels, annotations, nodeSelector    []string
-	serviceAccount, imagePullPolicy      string
-	imagePullSecrets                     []string
-	requests, limits                     string
-	podTemplateFile, fullPodSpec, from   string
-	params                               []string
-	xcom                                 bool
+	image, name, containerName         string
+	cmds, arguments                    []string
+	env                                []string
+	envFromSecret, envFromConfigMap    []string
+	secretEnv, secretVolume            []string
+	labels, annotations, nodeSelector  []string
+	serviceAccount, imagePullPolicy    string
+	imagePullSecrets                   []string
+	requests, limits                   string
+	podTemplateFile, fullPodSpec, from string
+	params                             []string
+	xcom                               bool
+	// xcomWanted: --xcom-out asks for the result, which turns XCom on
+	// (sidecar mode) unless the flags or the task file say how.
+	xcomWanted                           bool
 	xcomMode, xcomSidecarImage, onFinish string
 	startupTimeout, scheduleTimeout      time.Duration
 	imagePullGrace                       time.Duration
@@ -331,8 +330,8 @@ func setEnv(env render.EnvVars, k, v string) render.EnvVars {
 // kubeconfig's), fetches the --from workload (the only cluster access), reads
 // pod_template_file and full_pod_spec, and renders. Bad input is ExitUsage,
 // cluster errors are ExitAPI.
-func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *taskFlags, fs *pflag.FlagSet, args []string) (*corev1.Pod, *render.Task, error) {
-	task, opts, err := prepareTask(ctx, flags, tf, fs, args)
+func buildPod(ctx context.Context, f Factory, tf *taskFlags, fs *pflag.FlagSet, args []string) (*corev1.Pod, *render.Task, error) {
+	task, opts, err := prepareTask(ctx, f, tf, fs, args)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -348,13 +347,20 @@ func buildPod(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *tas
 // prepareTask is the task and the render options buildPod renders: the
 // flags over the task file, the namespace, the files read, the --from
 // workload's template fetched.
-func prepareTask(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *taskFlags, fs *pflag.FlagSet, args []string) (*render.Task, render.Options, error) {
+func prepareTask(ctx context.Context, f Factory, tf *taskFlags, fs *pflag.FlagSet, args []string) (*render.Task, render.Options, error) {
 	task, err := tf.toTask(fs, args)
 	if err != nil {
 		return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: err}
 	}
+	if tf.xcomWanted && task.XCom == render.XComNone {
+		if task.DoXComPush != nil && !*task.DoXComPush {
+			return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: errors.New("--xcom-out wants the XCom result, but --xcom=false (or do_xcom_push: false) turns it off; drop one")}
+		}
+		on := true
+		task.DoXComPush = &on
+	}
 	// -n, else the task file's, else the template's (render), else the kubeconfig's.
-	ns, explicit, err := flags.ToRawKubeConfigLoader().Namespace()
+	ns, explicit, err := f.Namespace()
 	switch {
 	case err == nil && explicit:
 		task.Namespace = ns
@@ -363,39 +369,35 @@ func prepareTask(ctx context.Context, flags *genericclioptions.ConfigFlags, tf *
 		return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: fmt.Errorf("kubeconfig: %w", err)}
 	}
 	opts := render.Options{DefaultNamespace: ns}
-	for _, f := range []struct {
+	for _, file := range []struct {
 		flag, path string
 		dst        **render.File
 	}{
 		{"pod_template_file", task.PodTemplateFile, &opts.TemplateFile},
 		{"full_pod_spec", task.FullPodSpec, &opts.FullPodSpec},
 	} {
-		if f.path == "" {
+		if file.path == "" {
 			continue
 		}
-		data, err := os.ReadFile(f.path)
+		data, err := os.ReadFile(file.path)
 		if errors.Is(err, os.ErrNotExist) {
 			err = fmt.Errorf("%w (KubernetesPodOperator would log a warning and start from an empty pod)", err)
 		}
 		if err != nil {
-			return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w", f.flag, err)}
+			return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w", file.flag, err)}
 		}
-		*f.dst = &render.File{Path: f.path, Data: data}
+		*file.dst = &render.File{Path: file.path, Data: data}
 	}
 	if task.From != "" {
 		kind, name, err := parseFrom(task.From)
 		if err != nil {
 			return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: err}
 		}
-		cfg, err := flags.ToRESTConfig()
-		if err != nil {
-			return nil, render.Options{}, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from: %w", err)}
-		}
 		from := task.Namespace
 		if from == "" {
 			from = ns
 		}
-		tpl, err := fetchTemplate(ctx, cfg, from, kind, name)
+		tpl, err := fetchTemplate(ctx, f, from, kind, name)
 		if err != nil {
 			return nil, render.Options{}, &ExitError{Code: ExitAPI, Err: fmt.Errorf("--from %s/%s: %w", kind, name, err)}
 		}
@@ -439,31 +441,47 @@ func withFlagHint(err error, fs *pflag.FlagSet) error {
 	return fmt.Errorf("%w (set by %s)", err, strings.Join(set, ", "))
 }
 
+// fromKinds are the workloads --from takes, with the other names kubectl
+// knows them by: the one table for parsing and completion.
+var fromKinds = []struct {
+	kind    string
+	aliases []string
+}{
+	{"cronjob", []string{"cronjobs", "cj", "cronjob.batch"}},
+	{"job", []string{"jobs", "job.batch"}},
+	{"deployment", []string{"deployments", "deploy", "deployment.apps"}},
+	{"pod", []string{"pods", "po"}},
+}
+
+func fromKindList() string {
+	names := make([]string, len(fromKinds))
+	for i, k := range fromKinds {
+		names[i] = k.kind
+	}
+	return strings.Join(names, ", ")
+}
+
 // parseFrom splits "KIND/NAME" and normalises the kind.
 func parseFrom(s string) (kind, name string, err error) {
 	k, n, ok := strings.Cut(s, "/")
 	if !ok || n == "" || strings.Contains(n, "/") {
-		return "", "", fmt.Errorf("--from %q: want KIND/NAME, KIND one of cronjob, job, deployment, pod", s)
+		return "", "", fmt.Errorf("--from %q: want KIND/NAME, KIND one of %s", s, fromKindList())
 	}
-	switch strings.ToLower(k) {
-	case "cronjob", "cronjobs", "cj", "cronjob.batch":
-		return "cronjob", n, nil
-	case "job", "jobs", "job.batch":
-		return "job", n, nil
-	case "deployment", "deployments", "deploy", "deployment.apps":
-		return "deployment", n, nil
-	case "pod", "pods", "po":
-		return "pod", n, nil
+	k = strings.ToLower(k)
+	for _, fk := range fromKinds {
+		if k == fk.kind || slices.Contains(fk.aliases, k) {
+			return fk.kind, n, nil
+		}
 	}
-	return "", "", fmt.Errorf("--from %q: kind %q is not one of cronjob, job, deployment, pod", s, k)
+	return "", "", fmt.Errorf("--from %q: kind %q is not one of %s", s, k, fromKindList())
 }
 
 // fetchTemplate reads the pod template of a workload.
-func fetchTemplate(ctx context.Context, cfg *rest.Config, ns, kind, name string) (*corev1.PodTemplateSpec, error) {
+func fetchTemplate(ctx context.Context, f Factory, ns, kind, name string) (*corev1.PodTemplateSpec, error) {
 	get := metav1.GetOptions{}
 	switch kind {
 	case "cronjob", "job":
-		c, err := batchv1client.NewForConfig(cfg)
+		c, err := f.BatchV1()
 		if err != nil {
 			return nil, err
 		}
@@ -480,7 +498,7 @@ func fetchTemplate(ctx context.Context, cfg *rest.Config, ns, kind, name string)
 		}
 		return j.Spec.Template.DeepCopy(), nil
 	case "deployment":
-		c, err := appsv1client.NewForConfig(cfg)
+		c, err := f.AppsV1()
 		if err != nil {
 			return nil, err
 		}
@@ -490,7 +508,7 @@ func fetchTemplate(ctx context.Context, cfg *rest.Config, ns, kind, name string)
 		}
 		return d.Spec.Template.DeepCopy(), nil
 	default:
-		c, err := corev1client.NewForConfig(cfg)
+		c, err := f.CoreV1()
 		if err != nil {
 			return nil, err
 		}

@@ -182,7 +182,7 @@ func TestBuildPodNamespace(t *testing.T) {
 			args = append(args, "--image", "x")
 		}
 		tf, fs, rest := parseTaskFlags(t, args...)
-		pod, _, err := buildPod(context.Background(), configFlags(kc, tc.ns), tf, fs, rest)
+		pod, _, err := buildPod(context.Background(), newFactory(configFlags(kc, tc.ns)), tf, fs, rest)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +202,7 @@ func TestBuildPodBadInputIsUsage(t *testing.T) {
 		{"--image", "x", "--from", "job"},                // no name
 	} {
 		tf, fs, rest := parseTaskFlags(t, args...)
-		_, _, err := buildPod(context.Background(), configFlags(kc, ""), tf, fs, rest)
+		_, _, err := buildPod(context.Background(), newFactory(configFlags(kc, "")), tf, fs, rest)
 		var ee *ExitError
 		if !errors.As(err, &ee) || ee.Code != ExitUsage {
 			t.Errorf("%v: got %v, want an ExitUsage error", args, err)
@@ -245,7 +245,7 @@ func TestBuildPodFrom(t *testing.T) {
 	kc := testKubeconfig(t, srv.URL)
 	for _, from := range []string{"job/nightly", "cronjob/hourly", "cj/hourly"} {
 		tf, fs, rest := parseTaskFlags(t, "--from", from, "--env", "DEBUG=1", "--random-name-suffix=false", "--", "sh", "-c", "env")
-		pod, _, err := buildPod(context.Background(), configFlags(kc, ""), tf, fs, rest)
+		pod, _, err := buildPod(context.Background(), newFactory(configFlags(kc, "")), tf, fs, rest)
 		if err != nil {
 			t.Fatalf("%s: %v", from, err)
 		}
@@ -260,7 +260,7 @@ func TestBuildPodFrom(t *testing.T) {
 		}
 	}
 	tf, fs, rest := parseTaskFlags(t, "--from", "job/absent")
-	_, _, err := buildPod(context.Background(), configFlags(kc, ""), tf, fs, rest)
+	_, _, err := buildPod(context.Background(), newFactory(configFlags(kc, "")), tf, fs, rest)
 	var ee *ExitError
 	if !errors.As(err, &ee) || ee.Code != ExitAPI || !strings.Contains(err.Error(), "job/absent") {
 		t.Errorf("missing job: %v, want ExitAPI naming job/absent", err)
@@ -277,7 +277,7 @@ func renderCmd(t *testing.T, kubeconfig string, fake func(context.Context, *core
 	streams.Out, streams.ErrOut = &out, &errOut
 	root := &cobra.Command{Use: "podtask", SilenceErrors: true, SilenceUsage: true}
 	flags.AddFlags(root.PersistentFlags())
-	o := newRenderOptions(flags, streams)
+	o := newRenderOptions(newFactory(flags), streams)
 	if fake != nil {
 		o.createDryRun = fake
 	}

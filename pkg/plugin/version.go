@@ -1,3 +1,6 @@
+// kubectl podtask version: the plugin's version, and the server's when a
+// cluster is reachable.
+
 package plugin
 
 import (
@@ -6,9 +9,7 @@ import (
 	"runtime"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/yaml"
 )
 
@@ -37,63 +38,78 @@ type serverVersion struct {
 	Platform   string `json:"platform"`
 }
 
-func newCmdVersion(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	var clientOnly bool
-	var output string
+// VersionOptions are the inputs of `kubectl podtask version`.
+type VersionOptions struct {
+	factory    Factory
+	streams    genericiooptions.IOStreams
+	clientOnly bool
+	output     string
+}
+
+func newCmdVersion(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &VersionOptions{factory: f, streams: streams}
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the plugin's version, and the server's when a cluster is reachable",
 		Example: `  kubectl podtask version
   kubectl podtask version --client -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "" && output != "json" && output != "yaml" {
-				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output %q is not supported: use json or yaml", output)}
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
 			}
-			info := versionInfo{Client: clientVersion{
-				Version: version, Commit: commit, BuildDate: date,
-				GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
-			}}
-			var serverErr error
-			if !clientOnly {
-				info.Server, serverErr = fetchServerVersion(flags)
+			if err := o.Validate(); err != nil {
+				return err
 			}
-			switch output {
-			case "json":
-				b, _ := json.MarshalIndent(info, "", "  ")
-				fmt.Fprintln(streams.Out, string(b))
-			case "yaml":
-				b, _ := yaml.Marshal(info)
-				fmt.Fprint(streams.Out, string(b))
-			default:
-				fmt.Fprintf(streams.Out, "Client Version: %s (commit %s)\n", info.Client.Version, info.Client.Commit)
-				if info.Server != nil {
-					fmt.Fprintf(streams.Out, "Server Version: %s\n", info.Server.GitVersion)
-				}
-			}
-			if serverErr != nil {
-				fmt.Fprintf(streams.ErrOut, "warning: server version unavailable: %v\n", serverErr)
-			}
-			return nil
+			return o.Run()
 		},
 	}
-	cmd.Flags().BoolVar(&clientOnly, "client", false, "Print the client version only; do not contact the server")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml")
+	cmd.Flags().BoolVar(&o.clientOnly, "client", false, "Print the client version only; do not contact the server")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "", "Output format: json or yaml")
 	return cmd
 }
 
-func fetchServerVersion(flags *genericclioptions.ConfigFlags) (*serverVersion, error) {
-	cfg, err := flags.ToRESTConfig()
-	if err != nil {
-		return nil, err
+// Complete has nothing to resolve: version needs no kubeconfig unless it
+// asks the server, in Run.
+func (o *VersionOptions) Complete(*cobra.Command, []string) error { return nil }
+
+// Validate checks the output format.
+func (o *VersionOptions) Validate() error {
+	if o.output != "" && o.output != "json" && o.output != "yaml" {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output %q is not supported: use json or yaml", o.output)}
 	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
+	return nil
+}
+
+// Run prints the versions.
+func (o *VersionOptions) Run() error {
+	info := versionInfo{Client: clientVersion{
+		Version: version, Commit: commit, BuildDate: date,
+		GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
+	}}
+	var serverErr error
+	if !o.clientOnly {
+		if v, err := o.factory.ServerVersion(); err != nil {
+			serverErr = err
+		} else {
+			info.Server = &serverVersion{GitVersion: v.GitVersion, Platform: v.Platform}
+		}
 	}
-	v, err := dc.ServerVersion()
-	if err != nil {
-		return nil, err
+	switch o.output {
+	case "json":
+		b, _ := json.MarshalIndent(info, "", "  ")
+		fmt.Fprintln(o.streams.Out, string(b))
+	case "yaml":
+		b, _ := yaml.Marshal(info)
+		fmt.Fprint(o.streams.Out, string(b))
+	default:
+		fmt.Fprintf(o.streams.Out, "Client Version: %s (commit %s)\n", info.Client.Version, info.Client.Commit)
+		if info.Server != nil {
+			fmt.Fprintf(o.streams.Out, "Server Version: %s\n", info.Server.GitVersion)
+		}
 	}
-	return &serverVersion{GitVersion: v.GitVersion, Platform: v.Platform}, nil
+	if serverErr != nil {
+		fmt.Fprintf(o.streams.ErrOut, "warning: server version unavailable: %v\n", serverErr)
+	}
+	return nil
 }

@@ -20,14 +20,6 @@ func (c *containers) set(ps launch.PodStatus) {
 	c.list = append(c.list, ps.Containers...)
 }
 
-// badWaiting are waiting reasons that will not fix themselves.
-var badWaiting = map[string]bool{
-	"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true,
-	"ErrImageNeverPull": true, "CrashLoopBackOff": true, "CreateContainerConfigError": true,
-	"CreateContainerError": true, "RunContainerError": true, "PreCreateHookError": true,
-	"PostStartHookError": true,
-}
-
 // rows draws one line per container.
 func (c *containers) rows(st styles, w int) []string {
 	if len(c.list) == 0 {
@@ -103,7 +95,7 @@ func containerLook(cs launch.ContainerStatus) (string, tone, string) {
 	case "running":
 		return "●", toneInfo, "running"
 	case "waiting":
-		if badWaiting[cs.Reason] {
+		if launch.IsFatalWaiting(cs.Reason) {
 			return "✗", toneBad, "waiting"
 		}
 		return "◌", toneWait, "waiting"

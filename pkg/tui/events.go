@@ -136,6 +136,17 @@ func (r eventRow) line(st styles) string {
 		b.WriteString(st.dim.Render(r.t.Format("15:04:05")))
 		b.WriteString(" ")
 	}
+	rest, repeats := eventText(r.reason, r.message)
+	if repeats {
+		// The message starts with the reason: the count goes first, so that
+		// the sentence reads on ("▲ ×3 Failed to pull image ...").
+		b.WriteString(st.text[r.tn].Render(icon))
+		if r.count > 1 {
+			b.WriteString(st.dim.Render(fmt.Sprintf(" ×%d", r.count)))
+		}
+		b.WriteString(" " + st.text[r.tn].Render(r.reason) + " " + clean(rest))
+		return b.String()
+	}
 	b.WriteString(st.text[r.tn].Render(icon + " " + r.reason))
 	if r.count > 1 {
 		b.WriteString(st.dim.Render(fmt.Sprintf(" ×%d", r.count)))
@@ -143,4 +154,14 @@ func (r eventRow) line(st styles) string {
 	b.WriteString(" ")
 	b.WriteString(clean(r.message))
 	return b.String()
+}
+
+// eventText is an event's message without the reason it starts with, and
+// whether it did: the kubelet's "Started" comes with "Started container
+// base", which is shown once.
+func eventText(reason, message string) (string, bool) {
+	if rest, ok := strings.CutPrefix(message, reason+" "); ok && reason != "" {
+		return rest, true
+	}
+	return message, false
 }

@@ -94,7 +94,7 @@ func TestGolden(t *testing.T) {
 		{"waiting", opts(4), 80, 24, scheduled(),
 			[]string{"Pending", "ContainerCreating", "once the container starts", "Scheduled", "node-1", "4s  ⠙ Pending", "q stops the task: the pod will be deleted"}},
 		{"pull_failure", opts(30), 80, 24, pullFailure(),
-			[]string{"Failed to start", "ImagePullBackOff", "the container never started", "▲ Failed ×3", "pod deleted", "finished — press q to exit"}},
+			[]string{"Failed to start", "ImagePullBackOff", "the container never started", "▲ ×3 Failed to pull", "pod deleted", "finished — press q to exit"}},
 		{"running_logs", opts(75), 80, 24, running(60),
 			[]string{"Running", "step 060", "following", "60 lines", "1m15s"}},
 		{"success_xcom", opts(99), 80, 24, success(),
@@ -566,5 +566,22 @@ func TestAttachCountsFromTheTaskStartAndSortsEvents(t *testing.T) {
 	}
 	if i, j := strings.Index(s, "earlier"), strings.Index(s, "later"); i < 0 || j < 0 || i > j {
 		t.Errorf("events are not in time order:\n%s", s)
+	}
+}
+
+// An event whose message starts with its reason shows the reason once.
+func TestEventReasonShownOnce(t *testing.T) {
+	for _, c := range []struct {
+		reason, message, want string
+		repeats               bool
+	}{
+		{"Started", "Started container base", "container base", true},
+		{"Failed", "Failed to pull image", "to pull image", true},
+		{"Scheduled", "Successfully assigned default/p to vm", "Successfully assigned default/p to vm", false},
+		{"", " x", " x", false},
+	} {
+		if got, repeats := eventText(c.reason, c.message); got != c.want || repeats != c.repeats {
+			t.Errorf("%q %q: %q %v, want %q %v", c.reason, c.message, got, repeats, c.want, c.repeats)
+		}
 	}
 }

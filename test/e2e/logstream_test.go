@@ -143,8 +143,9 @@ func wantNumbered(t *testing.T, out string, n int) {
 	}
 }
 
-// logRequests returns the query of every completed request for pod's log,
-// from the API server's audit log.
+// logRequests returns the query of every completed request the plugin made
+// for pod's log, from the API server's audit log (the tests' own requests,
+// with their own user agent, are left out).
 func logRequests(t *testing.T, pod string) []url.Values {
 	t.Helper()
 	f, err := os.Open(e2eutil.AuditLogPath())
@@ -159,8 +160,9 @@ func logRequests(t *testing.T, pod string) []url.Values {
 		var ev struct {
 			Stage      string `json:"stage"`
 			RequestURI string `json:"requestURI"`
+			UserAgent  string `json:"userAgent"`
 		}
-		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Stage != "ResponseComplete" {
+		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Stage != "ResponseComplete" || !strings.HasPrefix(ev.UserAgent, "kubectl-podtask/") {
 			continue
 		}
 		u, err := url.Parse(ev.RequestURI)

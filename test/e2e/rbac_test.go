@@ -70,7 +70,7 @@ func TestMissingPermissionIsOneLine(t *testing.T) {
 		t.Fatalf("exit %d, error lines %q: want 76 and one line naming pods/exec\n%s", code, lines, stderr)
 	}
 	if d := time.Since(start); d > 45*time.Second {
-		t.Errorf("a refused exec took %s: it should not be retried", d)
+		t.Errorf("a refused exec took %s: it should not be retried\n%s", d, stderr)
 	}
 }
 
@@ -96,8 +96,8 @@ func TestListShowsTaskPods(t *testing.T) {
 		}
 	}
 	f := strings.Fields(row)
-	if len(f) != 6 || f[1] != name || f[3] != "Failed" || f[4] != "3" {
-		t.Fatalf("list row %q: want NAME TASK RUN-ID PHASE EXIT AGE with %s, Failed, 3\n%s", row, name, stdout)
+	if len(f) != 7 || f[1] != name || f[3] != "Failed" || f[4] != "3" || f[6] != "-" {
+		t.Fatalf("list row %q: want NAME TASK RUN-ID PHASE EXIT AGE GC with %s, Failed, 3, -\n%s", row, name, stdout)
 	}
 	stdout, _, code = e2eutil.RunPlugin(t, ctx, "", "list", "-o", "json")
 	var list struct {

@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podtask-dev/kubectl-podtask/test/e2e/e2eutil"
+)
+
+// Task pods left behind (created as run would, then nobody followed them,
+// as after a kill -9): once finished, list marks the one whose on-finish
+// action deletes it, and gc deletes that one and keeps the kept one.
+func TestGCDeletesFinishedPodsItsActionSaysShouldBeGone(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := e2eutil.Client(t)
+	names := map[string]string{}
+	for _, action := range []string{"delete_pod", "keep_pod"} {
+		name := e2eutil.UniqueName("gc-" + strings.ReplaceAll(action, "_", "-"))
+		stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", "render", "--image", busybox, "--name", name, "--random-name-suffix=false",
+			"--on-finish-action", action, "-o", "json", "--", "true")
+		if code != 0 {
+			t.Fatalf("render: exit %d\n%s", code, stderr)
+		}
+		var pod corev1.Pod
+		if err := json.Unmarshal([]byte(stdout), &pod); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Pods(e2eutil.Namespace).Create(ctx, &pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		defer e2eutil.CleanupPod(t, e2eutil.Namespace, name)
+		names[action] = name
+	}
+	// Only this test's pods: the cluster is shared.
+	sel := "-l=podtask.dev/task in (" + names["delete_pod"] + "," + names["keep_pod"] + ")"
+	for _, name := range names {
+		e2eutil.WaitPod(t, e2eutil.Namespace, name, 2*time.Minute, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	}
+	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", "gc", "--min-age", "0s", "--dry-run", sel)
+	if code != 0 || !strings.Contains(stdout, "pod/"+names["delete_pod"]+" would be deleted") || strings.Contains(stdout, names["keep_pod"]) {
+		t.Fatalf("gc --dry-run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	stdout, stderr, code = e2eutil.RunPlugin(t, ctx, "", "gc", "--min-age", "0s", sel)
+	if code != 0 || !strings.Contains(stdout, "pod/"+names["delete_pod"]+" deleted") {
+		t.Fatalf("gc: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	e2eutil.WaitPodGone(t, e2eutil.Namespace, names["delete_pod"], time.Minute)
+	if _, err := c.Pods(e2eutil.Namespace).Get(ctx, names["keep_pod"], metav1.GetOptions{}); err != nil {
+		t.Fatalf("gc deleted the keep_pod pod: %v", err)
+	}
+}
