@@ -1,8 +1,8 @@
 package plugin
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
