@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	apiversion "k8s.io/apimachinery/pkg/version"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
 	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
 	batchv1client "k8s.io/client-go/kubernetes/typed/batch/v1"
@@ -41,7 +40,7 @@ func userAgent() string { return "kubectl-podtask/" + version }
 
 // clientFactory is the Factory of a real cluster, from kubectl's flags.
 type clientFactory struct {
-	flags *genericclioptions.ConfigFlags
+	flags *kubeFlags
 
 	mu     sync.Mutex
 	cfg    *rest.Config
@@ -51,7 +50,7 @@ type clientFactory struct {
 
 // newFactory wraps the flags' REST config so that every client made from
 // it carries the plugin's user agent.
-func newFactory(flags *genericclioptions.ConfigFlags) *clientFactory {
+func newFactory(flags *kubeFlags) *clientFactory {
 	wrap := flags.WrapConfigFn
 	flags.WrapConfigFn = func(c *rest.Config) *rest.Config {
 		if wrap != nil {

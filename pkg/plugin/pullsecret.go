@@ -16,7 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/scheme"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -40,7 +40,8 @@ const (
 
 // CreatePullSecretOptions holds the inputs of `kubectl podtask create-pull-secret`.
 type CreatePullSecretOptions struct {
-	PrintFlags *genericclioptions.PrintFlags
+	// Output is -o: yaml, json or name; empty prints "secret/NAME created".
+	Output string
 
 	Name             string
 	Server           string
@@ -74,7 +75,6 @@ type CreatePullSecretOptions struct {
 // NewCreatePullSecretOptions returns options with kubectl's defaults.
 func NewCreatePullSecretOptions(streams genericiooptions.IOStreams) *CreatePullSecretOptions {
 	return &CreatePullSecretOptions{
-		PrintFlags: genericclioptions.NewPrintFlags("created").WithTypeSetter(scheme.Scheme),
 		Server:     pullsecret.DockerHubServer,
 		DryRun:     dryRunNone,
 		Helpers:    pullsecret.ExecHelperRunner{},
@@ -125,7 +125,7 @@ secret to a service account's imagePullSecrets.`,
 			return o.Run(cmd.Context())
 		},
 	}
-	o.PrintFlags.AddFlags(cmd)
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: yaml, json or name (default: secret/NAME created)")
 	f := cmd.Flags()
 	f.StringVar(&o.Server, "docker-server", o.Server, "Server location for the docker registry")
 	f.StringVar(&o.Username, "docker-username", o.Username, "Username for docker registry authentication")
@@ -200,11 +200,10 @@ func (o *CreatePullSecretOptions) Validate() error {
 			return bad("invalid --service-account %q: %s", o.ServiceAccount, strings.Join(errs, "; "))
 		}
 	}
-	if err := o.PrintFlags.Complete("%s"); err != nil {
-		return bad("%v", err)
-	}
-	if _, err := o.PrintFlags.ToPrinter(); err != nil {
-		return bad("%v", err)
+	switch o.Output {
+	case "", "yaml", "json", "name":
+	default:
+		return bad("--output %q: use yaml, json or name", o.Output)
 	}
 	login := o.Username != "" || o.passwordFlagSet || o.PasswordStdin || o.Email != ""
 	sources := 0
@@ -531,25 +530,25 @@ func (o *CreatePullSecretOptions) fromDockerConfig(ctx context.Context) (map[str
 
 // printSecret prints the secret the way kubectl create does.
 func (o *CreatePullSecretOptions) printSecret(s *corev1.Secret, op string) error {
-	pf := *o.PrintFlags
-	names := *pf.NamePrintFlags
-	names.Operation = op
-	pf.NamePrintFlags = &names
-	if err := pf.Complete("%s" + o.dryRunSuffix()); err != nil {
-		return withCode(ExitUsage, err)
+	var p printers.ResourcePrinter
+	switch o.Output {
+	case "yaml":
+		p = &printers.YAMLPrinter{}
+	case "json":
+		p = &printers.JSONPrinter{}
+	case "name":
+		p = &printers.NamePrinter{}
+	default:
+		p = &printers.NamePrinter{Operation: op + o.dryRunSuffix()}
 	}
-	p, err := pf.ToPrinter()
-	if err != nil {
-		return withCode(ExitUsage, err)
-	}
-	return p.PrintObj(s, o.Out)
+	return printers.NewTypeSetter(scheme.Scheme).ToPrinter(p).PrintObj(s, o.Out)
 }
 
 // printServiceAccount reports the service account change; on stderr when
 // stdout carries the secret as YAML or JSON.
 func (o *CreatePullSecretOptions) printServiceAccount(op string) {
 	w := o.Out
-	if f := o.PrintFlags.OutputFormat; f != nil && *f != "" && *f != "name" {
+	if o.Output != "" && o.Output != "name" {
 		w = o.ErrOut
 	}
 	fmt.Fprintf(w, "serviceaccount/%s %s%s\n", o.ServiceAccount, op, o.dryRunSuffix())

@@ -20,7 +20,6 @@ import (
 	"github.com/go-logr/logr/funcr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -54,7 +53,7 @@ func runPullSecret(t *testing.T, stdin string, setup func(*CreatePullSecretOptio
 	if setup != nil {
 		setup(o)
 	}
-	flags := genericclioptions.NewConfigFlags(false)
+	flags := newKubeFlags()
 	ns := "ns"
 	flags.Namespace = &ns
 	empty := filepath.Join(t.TempDir(), "kubeconfig")

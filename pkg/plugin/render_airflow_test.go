@@ -9,13 +9,12 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 )
 
 // renderWithStderr runs `render` and returns stdout and stderr.
 func renderWithStderr(t *testing.T, kubeconfig string, args ...string) (string, string, error) {
 	t.Helper()
-	flags := genericclioptions.NewConfigFlags(false)
+	flags := newKubeFlags()
 	var out, errOut bytes.Buffer
 	streams := DefaultStreams()
 	streams.Out, streams.ErrOut = &out, &errOut
@@ -116,7 +115,7 @@ func TestTemplateNamespaceWhenNoneGiven(t *testing.T) {
 
 func TestRunNothingSaysImage(t *testing.T) {
 	kc := testKubeconfig(t, "http://127.0.0.1:1")
-	flags := genericclioptions.NewConfigFlags(false)
+	flags := newKubeFlags()
 	streams := DefaultStreams()
 	var out, errOut bytes.Buffer
 	streams.Out, streams.ErrOut = &out, &errOut

@@ -11,7 +11,6 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 )
@@ -23,13 +22,13 @@ func DefaultStreams() genericiooptions.IOStreams {
 
 // NewCmdPodtask builds the root command with kubectl's global flags.
 func NewCmdPodtask(streams genericiooptions.IOStreams) *cobra.Command {
-	flags := genericclioptions.NewConfigFlags(true)
+	flags := newKubeFlags()
 	return newCmdPodtaskWith(streams, flags, newFactory(flags))
 }
 
 // newCmdPodtaskWith builds the root command on f, the clients every command
 // and completion use; flags are the global flags f reads.
-func newCmdPodtaskWith(streams genericiooptions.IOStreams, flags *genericclioptions.ConfigFlags, f Factory) *cobra.Command {
+func newCmdPodtaskWith(streams genericiooptions.IOStreams, flags *kubeFlags, f Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "podtask",
 		Short: "Run one containerised task on the cluster, watch it, and get its result back",

@@ -19,7 +19,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 )
@@ -156,8 +155,8 @@ users:
 `)
 }
 
-func configFlags(kubeconfig, ns string) *genericclioptions.ConfigFlags {
-	f := genericclioptions.NewConfigFlags(false)
+func configFlags(kubeconfig, ns string) *kubeFlags {
+	f := newKubeFlags()
 	f.KubeConfig = &kubeconfig
 	f.Namespace = &ns
 	return f
@@ -271,7 +270,7 @@ func TestBuildPodFrom(t *testing.T) {
 // fake, when not nil, stands in for the server dry run.
 func renderCmd(t *testing.T, kubeconfig string, fake func(context.Context, *corev1.Pod) (*corev1.Pod, error), args ...string) (string, error) {
 	t.Helper()
-	flags := genericclioptions.NewConfigFlags(false)
+	flags := newKubeFlags()
 	var out, errOut bytes.Buffer
 	streams := DefaultStreams()
 	streams.Out, streams.ErrOut = &out, &errOut
