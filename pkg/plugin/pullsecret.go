@@ -16,8 +16,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes/scheme"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/util/retry"
@@ -75,11 +75,11 @@ type CreatePullSecretOptions struct {
 // NewCreatePullSecretOptions returns options with kubectl's defaults.
 func NewCreatePullSecretOptions(streams genericiooptions.IOStreams) *CreatePullSecretOptions {
 	return &CreatePullSecretOptions{
-		Server:     pullsecret.DockerHubServer,
-		DryRun:     dryRunNone,
-		Helpers:    pullsecret.ExecHelperRunner{},
-		Getenv:     os.Getenv,
-		IOStreams:  streams,
+		Server:    pullsecret.DockerHubServer,
+		DryRun:    dryRunNone,
+		Helpers:   pullsecret.ExecHelperRunner{},
+		Getenv:    os.Getenv,
+		IOStreams: streams,
 	}
 }
 
