@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -77,8 +79,7 @@ func TestDebugCronJob(t *testing.T) {
 		_ = c.ConfigMaps(ns).Delete(bg, cm.Name, metav1.DeleteOptions{})
 	})
 
-	s, exitFile := startTUI(t, name, "debug", "cronjob/"+name)
-	s.wide()
+	s, exitFile := startWide(t, name, "debug", "cronjob/"+name)
 	screen := s.waitScreen(3*time.Minute, "what the copy does not share", "labels are dropped", "probes are dropped", "/ #")
 	m := copyPodRE.FindStringSubmatch(screen)
 	if m == nil {
@@ -119,9 +120,8 @@ func TestDebugOnFailure(t *testing.T) {
 	t.Parallel()
 	name := e2eutil.UniqueName("debug-fail")
 	ns := e2eutil.Namespace
-	s, exitFile := startTUI(t, name, "run", "--name", name, "--image", busybox, "--on-finish-action", "keep_pod",
+	s, exitFile := startWide(t, name, "run", "--name", name, "--image", busybox, "--on-finish-action", "keep_pod",
 		"--env", "STAGE=load", "--debug-on-failure", "--", "sh", "-c", "echo loading rows; echo giving up; exit 3")
-	s.wide()
 	screen := s.waitScreen(3*time.Minute, "exited with code 3; the last 2 lines of its log", "| giving up", "/ #")
 	m := copyPodRE.FindStringSubmatch(screen)
 	if m == nil {
@@ -203,50 +203,26 @@ func specDiff(a, b corev1.PodSpec) string {
 	return strings.Join(diffs, ", ")
 }
 
-// wide makes the session 250 columns wide, so that no line the test looks
-// for is wrapped.
-func (s *tmuxSession) wide() {
-	s.t.Helper()
-	if out, err := s.cmd("resize-window", "-t", s.name, "-x", "250", "-y", "50").CombinedOutput(); err != nil {
-		s.t.Fatalf("tmux resize-window: %v: %s", err, out)
+// startWide starts the plugin with args in a 250x50 tmux session (no line
+// the test looks for is wrapped) whose pane stays after the plugin exits,
+// so that a failure shows what it printed; it returns the session and the
+// file its exit code is written to.
+func startWide(t *testing.T, name string, args ...string) (*tmuxSession, string) {
+	t.Helper()
+	kubeconfig := e2eutil.PluginKubeconfig(t)
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed")
 	}
-}
-
-// TestDebugWithoutTerminal: a kept, finished task pod is debugged with a
-// script on stdin (no terminal: its output is the copy's log), the exit code
-// is the script's and the copy is deleted; --debug-on-failure without a
-// terminal is a one-line notice and the task's exit code.
-func TestDebugWithoutTerminal(t *testing.T) {
-	t.Parallel()
-	ns := e2eutil.Namespace
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	name := e2eutil.UniqueName("dbg-pipe")
-	_, stderr, code := e2eutil.RunPlugin(t, ctx, "", "run", "--name", name, "--image", busybox, "--env", "COLOUR=green",
-		"--on-finish-action", "keep_pod", "--debug-on-failure", "--", "sh", "-c", "echo half done > /tmp/state; exit 2")
-	if code != 2 || !strings.Contains(stderr, "--debug-on-failure: stdin is not a terminal, so no shell was opened") {
-		t.Fatalf("exit code %d, want 2 and the notice:\n%s", code, stderr)
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	words := []string{"env", "TERM=xterm-256color", "KUBECONFIG=" + shq(kubeconfig), shq(e2eutil.Plugin(t))}
+	for _, a := range args {
+		words = append(words, shq(a))
 	}
-	m := regexp.MustCompile(`pod/(` + regexp.QuoteMeta(name) + `-[a-z0-9]{8}) created`).FindStringSubmatch(stderr)
-	if m == nil {
-		t.Fatalf("no pod named:\n%s", stderr)
+	shell := strings.Join(words, " ") + "; echo EXIT=$? > " + shq(exitFile) + "; sleep 600"
+	s := &tmuxSession{t: t, socket: "podtask-e2e-" + name, name: name}
+	if out, err := s.cmd("new-session", "-d", "-s", name, "-x", "250", "-y", "50", shell).CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v: %s", err, out)
 	}
-	e2eutil.CleanupPod(t, ns, m[1])
-	if copyPodRE.MatchString(stderr) {
-		t.Errorf("a copy was made without a terminal:\n%s", stderr)
-	}
-
-	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "echo \"colour=$COLOUR\"; ls /tmp/state 2>&1; exit 7\n", "debug", m[1])
-	if code != 7 {
-		t.Errorf("exit code %d, want 7 (the script's)\n%s", code, stderr)
-	}
-	if !strings.Contains(stdout, "colour=green") || !strings.Contains(stdout, "No such file") {
-		t.Errorf("the script's output (the copy starts from the image, not from the pod's files):\n%s\nstderr:\n%s", stdout, stderr)
-	}
-	c := copyPodRE.FindStringSubmatch(stderr)
-	if c == nil {
-		t.Fatalf("the copy is not named:\n%s", stderr)
-	}
-	e2eutil.CleanupPod(t, ns, c[1])
-	e2eutil.WaitPodGone(t, ns, c[1], time.Minute)
+	t.Cleanup(func() { _ = s.cmd("kill-server").Run() })
+	return s, exitFile
 }
