@@ -123,10 +123,9 @@ func (e *Engine) Run(ctx context.Context, pod *corev1.Pod, opts Options) (*Resul
 	return t.follow(ctx)
 }
 
-// Attach finds the pod namespace/name and follows it to the end exactly as Run
-// would have. Options not set by the caller are taken from the pod's
-// annotations (base container, XCom mode, on-finish action).
-func (e *Engine) Attach(ctx context.Context, namespace, name string, opts Options) (*Result, error) {
+// getPod reads the pod to attach to, retrying transient failures; on failure
+// it also returns the Result that says so.
+func (e *Engine) getPod(ctx context.Context, namespace, name string) (*corev1.Pod, *Result, error) {
 	var pod *corev1.Pod
 	err := e.retryTransient(ctx, func(ctx context.Context) error {
 		cctx, cancel := e.callCtx(ctx)
@@ -136,8 +135,19 @@ func (e *Engine) Attach(ctx context.Context, namespace, name string, opts Option
 		return err
 	})
 	if err != nil {
-		return &Result{Pod: name, Namespace: namespace, Outcome: OutcomeError, Message: err.Error()},
+		return nil, &Result{Pod: name, Namespace: namespace, Outcome: OutcomeError, Message: err.Error()},
 			&APIError{Op: "get pod", Err: err}
+	}
+	return pod, nil, nil
+}
+
+// Attach finds the pod namespace/name and follows it to the end exactly as Run
+// would have. Options not set by the caller are taken from the pod's
+// annotations (base container, XCom mode, on-finish action).
+func (e *Engine) Attach(ctx context.Context, namespace, name string, opts Options) (*Result, error) {
+	pod, res, err := e.getPod(ctx, namespace, name)
+	if err != nil {
+		return res, err
 	}
 	opts = OptionsFromPod(pod, opts)
 	t := e.newTracker(pod, opts)

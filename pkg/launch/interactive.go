@@ -18,7 +18,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/remotecommand"
 )
 
@@ -101,17 +100,9 @@ func (e *Engine) RunInteractive(ctx context.Context, pod *corev1.Pod, opts Optio
 // container without a stdin (or, with term.TTY, a terminal) is a
 // *NotInteractiveError.
 func (e *Engine) AttachInteractive(ctx context.Context, namespace, name string, opts Options, term Terminal) (*Result, error) {
-	var pod *corev1.Pod
-	err := e.retryTransient(ctx, func(ctx context.Context) error {
-		cctx, cancel := e.callCtx(ctx)
-		defer cancel()
-		var err error
-		pod, err = e.Client.Pods(namespace).Get(cctx, name, metav1.GetOptions{})
-		return err
-	})
+	pod, res, err := e.getPod(ctx, namespace, name)
 	if err != nil {
-		return &Result{Pod: name, Namespace: namespace, Outcome: OutcomeError, Message: err.Error()},
-			&APIError{Op: "get pod", Err: err}
+		return res, err
 	}
 	opts = OptionsFromPod(pod, opts)
 	for _, c := range pod.Spec.Containers {
