@@ -277,6 +277,9 @@ func (x *extractor) entry(hdr *tar.Header, content io.Reader) error {
 		if err != nil {
 			return bad("%v", err)
 		}
+		// Ours from now on: a later attempt replaces it even when this one
+		// is cut short in the middle of the file.
+		x.seen[name] = true
 		n, err := io.Copy(f, &progressReader{r: io.LimitReader(content, hdr.Size+1), x: x})
 		if cerr := f.Close(); err == nil {
 			err = cerr

@@ -256,3 +256,25 @@ func TestExtractNamesEveryBadEntry(t *testing.T) {
 		t.Fatalf("written outside: %v", o)
 	}
 }
+
+// A stream cut in the middle of a file, read again with the same Written
+// map (as a retried download is), replaces the partial file it left.
+func TestExtractRetryReplacesAPartialFile(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "dest")
+	big := strings.Repeat("x", 64<<10)
+	data := mkTar(t, ent{name: "small", typ: tar.TypeReg, body: "ok"}, ent{name: "big", typ: tar.TypeReg, body: big})
+	written := map[string]bool{}
+	cut := data[:len(data)/2]
+	if _, err := Extract(bytes.NewReader(cut), dest, Options{Announced: -1, Written: written}); err == nil {
+		t.Fatal("a cut archive extracted without an error")
+	}
+	if _, err := os.Stat(filepath.Join(dest, "big")); err != nil {
+		t.Fatalf("the cut left no partial file to replace (the test needs one): %v", err)
+	}
+	if _, err := Extract(bytes.NewReader(data), dest, Options{Announced: -1, Written: written}); err != nil {
+		t.Fatalf("the retry: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dest, "big")); string(b) != big {
+		t.Fatalf("big has %d bytes, want %d", len(b), len(big))
+	}
+}
