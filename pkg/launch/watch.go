@@ -64,26 +64,7 @@ func (e *Engine) inform(ctx context.Context, selector string, obj runtime.Object
 	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
 	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
 	handler cache.ResourceEventHandler, onErr func(error)) {
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = selector
-			out, err := list(ctx, o)
-			onErr(err)
-			return out, err
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = selector
-			w, err := watchFn(ctx, o)
-			onErr(err)
-			return w, err
-		},
-	}
-	_, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
-		ListerWatcher: cache.ToListWatcherWithWatchListSemantics(lw, e.Client),
-		ObjectType:    obj,
-		Handler:       handler,
-	})
-	ctrl.RunWithContext(ctx)
+	e.informSelected(ctx, metav1.ListOptions{FieldSelector: selector}, obj, list, watchFn, handler, onErr)
 }
 
 func podTo(box *podMailbox, obj any, deleted bool) {
