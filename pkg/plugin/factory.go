@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	apiversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
@@ -149,4 +150,14 @@ func (f *clientFactory) Engine() (*launch.Engine, error) {
 		f.engine = &launch.Engine{Client: core, Exec: &launch.RemoteExecutor{Config: cfg, Client: core.RESTClient()}}
 	}
 	return f.engine, nil
+}
+
+// namespaceOrAll is the namespace a listing command looks in: every one
+// with -A, else -n or the kubeconfig's.
+func namespaceOrAll(f Factory, all bool) (string, error) {
+	if all {
+		return metav1.NamespaceAll, nil
+	}
+	ns, _, err := f.Namespace()
+	return ns, err
 }

@@ -74,13 +74,8 @@ would delete in its GC column.`,
 // Complete reads the namespace; it makes no API call.
 func (o *GCOptions) Complete(*cobra.Command, []string) error {
 	var err error
-	if o.namespace, _, err = o.factory.Namespace(); err != nil {
-		return err
-	}
-	if o.allNamespaces {
-		o.namespace = metav1.NamespaceAll
-	}
-	return nil
+	o.namespace, err = namespaceOrAll(o.factory, o.allNamespaces)
+	return err
 }
 
 // Validate checks --min-age and --selector.

@@ -72,13 +72,8 @@ func newCmdList(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
 // Complete reads the namespace; it makes no API call.
 func (o *ListOptions) Complete(*cobra.Command, []string) error {
 	var err error
-	if o.namespace, _, err = o.factory.Namespace(); err != nil {
-		return err
-	}
-	if o.allNamespaces {
-		o.namespace = metav1.NamespaceAll
-	}
-	return nil
+	o.namespace, err = namespaceOrAll(o.factory, o.allNamespaces)
+	return err
 }
 
 // Validate turns -o into a printer.
