@@ -269,3 +269,19 @@ func TestSecondSignalFlushesTheLogFile(t *testing.T) {
 		t.Fatalf("second signal: exit %d", code)
 	}
 }
+
+// The clients a command makes carry the plugin's user agent and a rate
+// limit a mapped run does not wait on (client-go's default is 5 a second).
+func TestFactoryConfigUserAgentAndRateLimit(t *testing.T) {
+	f := newFactory(configFlags(testKubeconfig(t, "http://127.0.0.1:1"), ""))
+	cfg, err := f.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.UserAgent != userAgent() {
+		t.Errorf("user agent %q, want %q", cfg.UserAgent, userAgent())
+	}
+	if cfg.QPS != clientQPS || cfg.Burst != clientBurst {
+		t.Errorf("QPS %v burst %d, want %v and %d", cfg.QPS, cfg.Burst, float32(clientQPS), clientBurst)
+	}
+}

@@ -39,6 +39,16 @@ type Factory interface {
 // userAgent is what the API server's audit log records for the plugin.
 func userAgent() string { return "kubectl-podtask/" + version }
 
+// Client-side rate limit of every client. client-go's own default (5
+// requests a second, bursts of 10) is for controllers that run forever; a
+// mapped run of 100 items sends some 300 requests within seconds and would
+// wait a minute for its own limiter. The API server's priority and fairness
+// is what protects the cluster; these bound only a runaway plugin.
+const (
+	clientQPS   = 50
+	clientBurst = 100
+)
+
 // clientFactory is the Factory of a real cluster, from kubectl's flags.
 type clientFactory struct {
 	flags *kubeFlags
@@ -58,6 +68,9 @@ func newFactory(flags *kubeFlags) *clientFactory {
 			c = wrap(c)
 		}
 		c.UserAgent = userAgent()
+		if c.QPS == 0 && c.RateLimiter == nil {
+			c.QPS, c.Burst = clientQPS, clientBurst
+		}
 		return c
 	}
 	return &clientFactory{flags: flags}
