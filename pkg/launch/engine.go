@@ -70,6 +70,11 @@ type Options struct {
 
 	// podSet, in a mapped run, is the run's shared watches.
 	podSet *podSet
+	// onEnd, when set, is told of the try's end before the pod's cleanup
+	// (a mapped run records it, so that the pod may go); onTryEnd is what
+	// RunTries makes it from, with whether another try follows.
+	onEnd    func(res *Result, err error)
+	onTryEnd func(res *Result, err error, final bool)
 }
 
 func (e *Engine) logClient() corev1client.CoreV1Interface {

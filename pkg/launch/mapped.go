@@ -7,6 +7,7 @@ package launch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -36,6 +37,14 @@ type MapOptions struct {
 	// Sink receives every item's events with the item's index; it is called
 	// concurrently, and must be safe for it.
 	Sink func(index int, ev Event)
+	// Record, when set, keeps the run's record (runrecord.go) with these
+	// settings: made when the run starts, every item's ended try written
+	// before its pod is deleted, so that ResumeMapped can take it up again.
+	Record *RunSettings
+
+	// resume, set by ResumeMapped, is what the record and the cluster
+	// said of the run.
+	resume *resumeState
 }
 
 // ItemResult is what one item of a mapped run came to.
@@ -99,12 +108,25 @@ func (e *Engine) RunMapped(ctx context.Context, pods []*corev1.Pod, opts Options
 		}
 	})
 
+	warn := func(msg string) { sink(-1, &Notice{At: At{Time: e.now()}, Level: "warning", Message: msg}) }
+	var rec *runRecorder
+	switch {
+	case mo.resume != nil:
+		rec = e.resumeRecord(watchCtx, mo.resume.cm, warn)
+	case mo.Record != nil:
+		rec = e.createRecord(watchCtx, pods, *mo.Record, warn)
+	}
+
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	slots := make(chan struct{}, n)
 	var wg sync.WaitGroup
-	for i := range pods {
+	for _, i := range mo.resume.order(len(pods)) {
 		out[i].Index = i
+		if done, ok := mo.resume.done(i); ok {
+			out[i] = done
+			continue
+		}
 		select {
 		case slots <- struct{}{}:
 		case <-runCtx.Done():
@@ -120,9 +142,23 @@ func (e *Engine) RunMapped(ctx context.Context, pods []*corev1.Pod, opts Options
 			o := OptionsFromPod(pods[i], opts)
 			o.podSet = set
 			o.Sink = func(ev Event) { sink(i, ev) }
-			start := e.now()
-			res, err := e.RunTries(runCtx, pods[i], o, mo.Retry)
+			start := e.now().Add(-mo.resume.spent(i))
+			recordedFinal := false
+			if rec != nil {
+				o.onTryEnd = func(res *Result, err error, final bool) {
+					rec.record(runCtx, i, recordItem(res, err, final, e.now().Sub(start)))
+					recordedFinal = final
+				}
+			}
+			first := mo.resume.firstTry(i)
+			if name := mo.resume.terminating(i); name != "" {
+				set.waitGone(runCtx, name, time.Minute) // a pod an interrupt was deleting: the item runs afresh
+			}
+			res, err := e.runTries(runCtx, pods[i], o, mo.Retry, first)
 			out[i].Result, out[i].Err, out[i].Duration = res, err, e.now().Sub(start)
+			if rec != nil && !recordedFinal && res != nil && !errors.Is(err, ErrInterrupted) && res.Outcome != OutcomeInterrupted {
+				rec.record(runCtx, i, recordItem(res, err, true, out[i].Duration))
+			}
 			if mo.FailFast && !out[i].Succeeded() && runCtx.Err() == nil {
 				stop(&StopRequest{Action: DeletePod})
 			}
@@ -135,6 +171,9 @@ func (e *Engine) RunMapped(ctx context.Context, pods []*corev1.Pod, opts Options
 		}(i)
 	}
 	wg.Wait()
+	if rec != nil {
+		rec.close()
+	}
 	return out, nil
 }
 

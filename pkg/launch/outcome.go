@@ -21,9 +21,11 @@ func (t *tracker) startFailed(ctx context.Context, reason, msg string) (*Result,
 	t.result.Reason = reason
 	t.result.Message = msg
 	t.result.Phase = string(t.pod.Status.Phase)
+	err := &StartError{Reason: reason, Message: msg, Events: t.recentWarnings()}
+	t.ended(err)
 	t.cleanup(ctx, t.opts.OnFinish, true)
 	t.finish()
-	return t.result, &StartError{Reason: reason, Message: msg, Events: t.recentWarnings()}
+	return t.result, err
 }
 
 // interrupted cleans up after the context was cancelled: the task's own
@@ -198,7 +200,15 @@ func (t *tracker) complete(ctx context.Context, updates *podMailbox) (*Result, e
 	if ctx.Err() != nil {
 		return t.interrupted(ctx)
 	}
+	t.ended(xerr)
 	t.cleanup(ctx, t.opts.OnFinish, false)
 	t.finish()
 	return r, xerr
+}
+
+// ended tells the caller's onEnd of the task's end, before the cleanup.
+func (t *tracker) ended(err error) {
+	if t.opts.onEnd != nil {
+		t.opts.onEnd(t.result, err)
+	}
 }

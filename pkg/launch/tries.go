@@ -101,13 +101,28 @@ func Retryable(res *Result, err error) bool {
 // policy's delay. The last try's result and error are returned; Result.Try
 // says which try it was.
 func (e *Engine) RunTries(ctx context.Context, pod *corev1.Pod, opts Options, policy RetryPolicy) (*Result, error) {
+	return e.runTries(ctx, pod, opts, policy, 1)
+}
+
+// runTries is RunTries from try number first on (a mapped run taken up
+// again after earlier tries had ended).
+func (e *Engine) runTries(ctx context.Context, pod *corev1.Pod, opts Options, policy RetryPolicy, first int) (*Result, error) {
 	tries := policy.Tries()
-	for try := 1; ; try++ {
+	if first > tries {
+		first = tries
+	}
+	for try := max(first, 1); ; try++ {
 		p := render.ForTry(pod, try)
 		if tries > 1 && opts.Sink != nil {
 			opts.Sink(&TryStarted{At: At{Time: e.now()}, Try: try, Tries: tries, Pod: p.Name})
 		}
 		o, finished := holdFinished(opts, tries)
+		if opts.onTryEnd != nil {
+			o.onEnd = func(res *Result, err error) {
+				res.Try = try
+				opts.onTryEnd(res, err, try >= tries || !Retryable(res, err))
+			}
+		}
 		res, err := e.Run(ctx, p, o)
 		if res != nil {
 			res.Try = try
