@@ -46,14 +46,14 @@ type podFinder struct {
 
 func (f *podFinder) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.task, "task", "", "Find the pod by task name (the podtask.dev/task label) instead of by pod name")
-	cmd.Flags().StringVar(&f.runID, "run-id", "", "With --task: the run id (the podtask.dev/run-id label)")
+	cmd.Flags().StringVar(&f.runID, "run-id", "", "The run id (the podtask.dev/run-id label): alone, takes a whole mapped run (run --each) up again; with --task, narrows the match")
 	cmd.Flags().BoolVar(&f.latest, "latest", false, "With --task: when several pods match, take the newest")
 }
 
 func newCmdAttach(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &AttachOptions{factory: f, streams: streams, tail: -1}
 	cmd := &cobra.Command{
-		Use:   "attach (POD | --task NAME [--run-id ID] [--latest])",
+		Use:   "attach (POD | --task NAME [--run-id ID] [--latest] | --run-id ID)",
 		Short: "Pick a task pod up again: logs, completion, XCom, cleanup and exit code, as run would",
 		Long: `Attach finds a task pod that run started (by pod name, or by task name and run id) and
 carries on exactly as run would have: it streams the logs (from the start, or --since/--tail),
@@ -61,12 +61,20 @@ waits for completion, reads the XCom result, applies the on-finish action record
 (or --on-finish-action), and exits with the base container's exit code.
 
 A finished pod that was kept can be attached too: it prints its logs and exit code, and its XCom
-result when the pod used termination-message mode or its sidecar is still running.`,
+result when the pod used termination-message mode or its sidecar is still running.
+
+With --run-id alone, attach takes up a mapped run (run --each) that was interrupted or whose
+terminal went away: items recorded as done are not run again, items whose pod exists are followed,
+the others are created, and the summary, --xcom-out and -o json cover every item of the run.`,
 		Example: `  # Carry on after closing the terminal or a kill -9 of run
   kubectl podtask attach hello-world-k3j9x2ab
 
   # Find it by task name; the newest run if there are several
   kubectl podtask attach --task hello-world --latest --tail 100
+
+  # Take a whole mapped run (run --each) up again: follow what runs, start
+  # the items that never started, print the summary of all of them
+  kubectl podtask attach --run-id 20261202t101500-k3j9x2
 
   # Get the shell of an interactive task (run -it, kept or detached) back
   kubectl podtask attach -it sh-k3j9x2ab`,
@@ -118,8 +126,10 @@ func (f *podFinder) validate(args []string) error {
 	switch {
 	case len(args) == 1 && f.task != "":
 		return &ExitError{Code: ExitUsage, Err: errors.New("give a pod name or --task, not both")}
-	case len(args) == 0 && f.task == "":
-		return &ExitError{Code: ExitUsage, Err: errors.New("name the pod, or find it with --task NAME (see 'kubectl podtask list')")}
+	case len(args) == 1 && f.runID != "":
+		return &ExitError{Code: ExitUsage, Err: errors.New("give a pod name or --run-id, not both")}
+	case len(args) == 0 && f.task == "" && f.runID == "":
+		return &ExitError{Code: ExitUsage, Err: errors.New("name the pod, or find it with --task NAME or --run-id ID (see 'kubectl podtask list')")}
 	}
 	return nil
 }
@@ -129,7 +139,10 @@ func (f *podFinder) resolve(ctx context.Context, e *launch.Engine, namespace str
 	if len(args) == 1 {
 		return args[0], nil
 	}
-	sel := labels.Set{launch.LabelManagedBy: launch.ManagedByValue, launch.LabelTask: render.LabelValue(f.task)}
+	sel := labels.Set{launch.LabelManagedBy: launch.ManagedByValue}
+	if f.task != "" {
+		sel[launch.LabelTask] = render.LabelValue(f.task)
+	}
 	if f.runID != "" {
 		sel[launch.LabelRunID] = render.LabelValue(f.runID)
 	}
@@ -138,6 +151,9 @@ func (f *podFinder) resolve(ctx context.Context, e *launch.Engine, namespace str
 		return "", &ExitError{Code: ExitAPI, Err: fmt.Errorf("list task pods: %w", err)}
 	}
 	pods := list.Items
+	if len(pods) == 0 && f.task == "" {
+		return "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("no pod of run %q in namespace %s, and no record of it: a mapped run's record is deleted once it has ended (see 'kubectl podtask list')", f.runID, namespace)}
+	}
 	if len(pods) == 0 {
 		return "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("no pod of task %q in namespace %s (see 'kubectl podtask list')", f.task, namespace)}
 	}
@@ -160,6 +176,10 @@ func (f *podFinder) resolve(ctx context.Context, e *launch.Engine, namespace str
 	for _, p := range pods {
 		names = append(names, fmt.Sprintf("%s (run %s, %s)", p.Name, p.Labels[launch.LabelRunID], p.Status.Phase))
 	}
+	if f.task == "" {
+		return "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d pods of run %q match: %s; pick one by name, or add --latest",
+			len(pods), f.runID, strings.Join(names, ", "))}
+	}
 	return "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d pods of task %q match: %s; pick one by name, add --run-id, or use --latest",
 		len(pods), f.task, strings.Join(names, ", "))}
 }
@@ -169,6 +189,11 @@ func (o *AttachOptions) Run(ctx context.Context) error {
 	engine, err := o.factory.Engine()
 	if err != nil {
 		return err
+	}
+	if o.find.runID != "" && o.find.task == "" && len(o.args) == 0 {
+		if done, err := o.attachRun(ctx, engine); done {
+			return err
+		}
 	}
 	name, err := o.find.resolve(ctx, engine, o.namespace, o.args)
 	if err != nil {

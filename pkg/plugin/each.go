@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
@@ -153,68 +154,103 @@ type eachResult struct {
 // runEach runs the items and reports.
 func (o *RunOptions) runEach(ctx context.Context) error {
 	f := &o.each
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-
-	logOut := o.streams.Out
-	if o.follow.output != "" || o.follow.xcomOut == "-" {
-		logOut = o.streams.ErrOut
-	}
-	p := newEachPrinter(logOut, o.streams.ErrOut, o.follow.quiet, isTerminal(logOut) && os.Getenv("NO_COLOR") == "", f.logDir, len(f.pods))
-	defer p.close()
-
-	stopSignals := handleSignals(&signalHandler{cancel: cancel, flush: p.close, exit: os.Exit, first: func() {
-		fmt.Fprintln(o.streams.ErrOut, "podtask: interrupted: cleaning up every pod of the run (press Ctrl-C again to leave at once)")
-	}})
-	defer stopSignals()
-
 	opts := launch.Options{
 		ScheduleTimeout: o.spec.ScheduleTimeout,
 		StartupTimeout:  o.spec.StartupTimeout,
 		ImagePullGrace:  o.spec.ImagePullGrace,
 	}
 	o.follow.apply(&opts)
+	m := &mappedFollow{streams: o.streams, follow: &o.follow, engine: o.engine, logDir: f.logDir,
+		namespace: o.pod.Namespace, runID: o.pod.Labels[launch.LabelRunID], params: f.args}
 	if !o.follow.quiet {
 		fmt.Fprintf(o.streams.ErrOut, "podtask: run %s: %d items in namespace %s, at most %d pods at once\n",
-			o.pod.Annotations[render.AnnotationRunID], len(f.pods), o.pod.Namespace, f.parallelism)
+			m.runID, len(f.pods), m.namespace, f.parallelism)
 	}
-	results, err := o.engine.RunMapped(ctx, f.pods, opts, launch.MapOptions{
-		Parallelism: f.parallelism, FailFast: f.failFast, Retry: o.policy, Sink: p.handle,
+	settings := &launch.RunSettings{Task: launch.TaskName(o.pod), Parallelism: f.parallelism, FailFast: f.failFast,
+		Retry: o.policy, ScheduleTimeout: opts.ScheduleTimeout, StartupTimeout: opts.StartupTimeout,
+		ImagePullGrace: opts.ImagePullGrace, Params: f.args, Started: time.Now()}
+	return m.run(ctx, func(ctx context.Context, sink func(int, launch.Event)) ([]launch.ItemResult, error) {
+		return o.engine.RunMapped(ctx, f.pods, opts, launch.MapOptions{
+			Parallelism: f.parallelism, FailFast: f.failFast, Retry: o.policy, Sink: sink, Record: settings,
+		})
 	})
+}
+
+// mappedFollow follows a mapped run, started by run --each or taken up
+// again by attach --run-id, and reports it: the items' logs, the summary
+// table, --xcom-out, -o json|yaml and the exit code. A run that ends is
+// done with its record; an interrupted one keeps it and says how to go on.
+type mappedFollow struct {
+	streams          genericiooptions.IOStreams
+	follow           *followFlags
+	engine           *launch.Engine
+	logDir           string
+	namespace, runID string
+	params           []map[string]string
+}
+
+func (m *mappedFollow) run(ctx context.Context, start func(context.Context, func(int, launch.Event)) ([]launch.ItemResult, error)) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	logOut := m.streams.Out
+	if m.follow.output != "" || m.follow.xcomOut == "-" {
+		logOut = m.streams.ErrOut
+	}
+	p := newEachPrinter(logOut, m.streams.ErrOut, m.follow.quiet, isTerminal(logOut) && os.Getenv("NO_COLOR") == "", m.logDir, len(m.params))
+	defer p.close()
+
+	stopSignals := handleSignals(&signalHandler{cancel: cancel, flush: p.close, exit: os.Exit, first: func() {
+		fmt.Fprintln(m.streams.ErrOut, "podtask: interrupted: cleaning up every pod of the run (press Ctrl-C again to leave at once)")
+	}})
+	defer stopSignals()
+
+	results, err := start(ctx, p.handle)
 	p.flush()
 	if err != nil {
 		return &ExitError{Code: ExitAPI, Err: err}
 	}
 
 	out := make([]eachResult, len(results))
-	failed := 0
+	failed, done := 0, 0
 	for i, r := range results {
-		out[i] = toEachResult(r, f.args[i])
+		out[i] = toEachResult(r, m.params[i])
 		if !r.Succeeded() {
 			failed++
 		}
+		if r.Result != nil && r.Result.Outcome != launch.OutcomeSkipped && r.Result.Outcome != launch.OutcomeInterrupted {
+			done++
+		}
 	}
-	printEachTable(o.streams.ErrOut, out)
+	printEachTable(m.streams.ErrOut, out)
+	if ctx.Err() == nil {
+		if derr := m.engine.DeleteRun(context.WithoutCancel(ctx), m.namespace, m.runID); derr != nil {
+			fmt.Fprintln(m.streams.ErrOut, "podtask: warning: "+derr.Error())
+		}
+	} else {
+		fmt.Fprintf(m.streams.ErrOut, "podtask: run %s stopped with %d of %d items done; go on with: kubectl podtask attach --run-id %s -n %s\n",
+			m.runID, done, len(out), m.runID, m.namespace)
+	}
 
-	if o.follow.xcomOut != "" {
+	if m.follow.xcomOut != "" {
 		xs := make([]json.RawMessage, len(out))
 		for i, r := range out {
 			xs[i] = r.XCom
 		}
 		b, _ := json.Marshal(xs)
-		if o.follow.xcomOut == "-" {
-			fmt.Fprintln(o.streams.Out, string(b))
-		} else if werr := os.WriteFile(o.follow.xcomOut, append(b, '\n'), 0o644); werr != nil {
+		if m.follow.xcomOut == "-" {
+			fmt.Fprintln(m.streams.Out, string(b))
+		} else if werr := os.WriteFile(m.follow.xcomOut, append(b, '\n'), 0o644); werr != nil {
 			return &ExitError{Code: ExitXCom, Err: fmt.Errorf("--xcom-out: %w", werr)}
 		}
 	}
-	switch o.follow.output {
+	switch m.follow.output {
 	case "json":
 		b, _ := json.MarshalIndent(out, "", "  ")
-		fmt.Fprintln(o.streams.Out, string(b))
+		fmt.Fprintln(m.streams.Out, string(b))
 	case "yaml":
 		b, _ := yaml.Marshal(out)
-		fmt.Fprint(o.streams.Out, string(b))
+		fmt.Fprint(m.streams.Out, string(b))
 	}
 	if ctx.Err() != nil {
 		return &ExitError{Code: ExitInterrupted}
