@@ -43,7 +43,7 @@ const (
 	maxRecordBytes = 900 << 10
 	// recordLinger is how long a write waits for other items' results to
 	// go with it.
-	recordLinger = 100 * time.Millisecond
+	recordLinger = 250 * time.Millisecond
 )
 
 // RecordName is the name of the record of run runID.
