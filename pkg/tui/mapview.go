@@ -32,13 +32,9 @@ func (m *MapModel) layout() mapLayout {
 	m.syncXCom()
 	w, h := m.width, m.height
 	var l mapLayout
-	helpRows := 1
-	if m.help.ShowAll {
-		for _, col := range m.keys.FullHelp() {
-			helpRows = max(helpRows, len(col))
-		}
-	}
-	l.footerRows = 1 + helpRows
+	m.help.SetWidth(w)
+	// The full help shows the columns that fit: count the lines it draws.
+	l.footerRows = 1 + len(strings.Split(m.help.View(m.keys), "\n"))
 	avail := h - 2 - l.footerRows // below the header, above the footer
 
 	// The list takes what its rows need, up to two fifths of the screen.
@@ -329,7 +325,7 @@ func (m *MapModel) logBody(w, h int) ([]string, string) {
 	var msg string
 	switch it.state() {
 	case statePending:
-		msg = "not started yet: waiting for a free slot"
+		msg = "waiting for a free slot"
 		if p := m.opts.Parallelism; p > 0 {
 			msg += fmt.Sprintf(" (at most %d pods at once)", p)
 		}
