@@ -56,9 +56,6 @@ func (o *RunOptions) completeEach(ctx context.Context, cmd *cobra.Command, args 
 	if f.parallelism < 1 {
 		return usage("--parallelism %d: use 1 or more", f.parallelism)
 	}
-	if o.follow.tui {
-		return usage("--tui does not show a mapped run yet: drop --tui (the logs are prefixed with [item]) or use --log-dir")
-	}
 	if o.follow.logFile != "" {
 		return usage("--log-file is for one task: with --each use --log-dir DIR (one file per item)")
 	}
@@ -163,8 +160,11 @@ func (o *RunOptions) runEach(ctx context.Context) error {
 	p := newEachPrinter(logOut, o.streams.ErrOut, o.follow.quiet, isTerminal(logOut) && os.Getenv("NO_COLOR") == "", f.logDir, len(f.pods))
 	defer p.close()
 
+	useTUI := o.eachTUI() // each_tui.go
 	stopSignals := handleSignals(&signalHandler{cancel: cancel, flush: p.close, exit: os.Exit, first: func() {
-		fmt.Fprintln(o.streams.ErrOut, "podtask: interrupted: cleaning up every pod of the run (press Ctrl-C again to leave at once)")
+		if !useTUI { // the screen shows the cleanup
+			fmt.Fprintln(o.streams.ErrOut, "podtask: interrupted: cleaning up every pod of the run (press Ctrl-C again to leave at once)")
+		}
 	}})
 	defer stopSignals()
 
@@ -178,7 +178,7 @@ func (o *RunOptions) runEach(ctx context.Context) error {
 		fmt.Fprintf(o.streams.ErrOut, "podtask: run %s: %d items in namespace %s, at most %d pods at once\n",
 			o.pod.Annotations[render.AnnotationRunID], len(f.pods), o.pod.Namespace, f.parallelism)
 	}
-	results, err := o.engine.RunMapped(ctx, f.pods, opts, launch.MapOptions{
+	results, err := o.runMapped(ctx, cancel, useTUI, opts, launch.MapOptions{
 		Parallelism: f.parallelism, FailFast: f.failFast, Retry: o.policy, Sink: p.handle,
 	})
 	p.flush()
