@@ -224,7 +224,7 @@ type columns struct {
 const colGap = 2
 
 func (m *MapModel) columns(w int) columns {
-	c := columns{idx: max(len(strconv.Itoa(len(m.items)-1)), 1), state: 18, time: 6, exit: 4}
+	c := columns{idx: max(len(strconv.Itoa(len(m.items)-1)), 1), state: 20, time: 6, exit: 4}
 	if m.opts.Tries > 1 {
 		c.try = 5
 	}
