@@ -282,8 +282,11 @@ func (m *MapModel) apply(ev ItemEvent) {
 	}
 	it.apply(ev.Event)
 	m.podW = max(m.podW, len(it.pod))
-	if ev.Index == m.sel && m.xcomOf == ev.Index {
-		m.xcomOf = -1 // redraw the result on the next frame
+	switch deref(ev.Event).(type) {
+	case launch.XComResult, launch.Finished:
+		if ev.Index == m.xcomOf {
+			m.xcomOf = -1 // load the result again on the next frame
+		}
 	}
 }
 
@@ -508,7 +511,9 @@ func (m *MapModel) syncXCom() {
 	}
 	it := &m.items[m.sel]
 	m.xcomOf = m.sel
-	if !it.hasXCom {
+	// A result, or the news that an item that succeeded wrote none; a
+	// failed item's missing result is no news.
+	if !it.hasXCom || it.xcomValue == nil && it.state() != stateSucceeded {
 		m.xcom.has, m.xcom.present, m.xcom.raw, m.xcom.lines = false, false, "", nil
 		m.keys.Copy.SetEnabled(false)
 		return

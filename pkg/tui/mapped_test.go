@@ -513,3 +513,20 @@ func TestMappedGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestMappedXComPanelOnlyWhenItSaysSomething(t *testing.T) {
+	m := newMappedAt(mapOpts(3, 3, 20), 100, 30, nil)
+	m.Update(ev(0, &launch.XComResult{At: at(3), Present: false}))
+	m.Update(ev(0, &launch.Finished{At: at(3), Result: &launch.Result{Outcome: launch.OutcomeFailed, ExitCode: i32(1)}}))
+	if s := mapScreen(t, m, 100, 30); strings.Contains(s, "XCom") {
+		t.Errorf("a failed item without a result shows an XCom panel:\n%s", s)
+	}
+	m.Update(ev(1, &launch.XComResult{At: at(3), Present: false}))
+	m.Update(ev(1, &launch.Finished{At: at(3), Result: &launch.Result{Outcome: launch.OutcomeSucceeded, ExitCode: i32(0)}}))
+	m.Update(press('j'))
+	mustContain(t, mapScreen(t, m, 100, 30), "[1] XCom", "the task wrote no result")
+	// A result that arrives while its item is selected is shown at once.
+	m.Update(press('j'))
+	m.Update(ev(2, &launch.XComResult{At: at(4), Present: true, Value: []byte(`{"late":true}`)}))
+	mustContain(t, mapScreen(t, m, 100, 30), "[2] XCom", `"late": true`)
+}
