@@ -79,20 +79,26 @@ func TestEachTUIInTmux(t *testing.T) {
 	}
 }
 
-// TestEachTUIQuitCleansUp presses q while the items run: every pod of the
-// run is deleted (delete_pod), no more start, the screen leaves once the
-// run has returned, and the exit code is 130 as for Ctrl-C without --tui.
+// TestEachTUIQuitCleansUp presses q while the items run: the screen says
+// every pod of the run is being deleted (delete_pod); a second q leaves the
+// screen at once while the cleanup finishes; no more items start, no pod of
+// the run is left, the summary table follows and the exit code is 130, as
+// for Ctrl-C without --tui, and the terminal is restored.
 func TestEachTUIQuitCleansUp(t *testing.T) {
 	name := e2eutil.UniqueName("eachtuiq")
 	r := startEachTUI(t, name, 8, "--parallelism", "2", "--", "sh", "-c", `echo "item {{ .params.n }} sleeps"; sleep 300`)
 	r.waitScreen(3*time.Minute, "● 2 running", "item 0 sleeps")
 	r.keys("q")
+	r.waitScreen(30*time.Second, "stopping — every pod is deleted (delete_pod), no more start", "Stopping")
+	r.keys("q")
 	if code := r.wait(3 * time.Minute); code != "130" {
 		t.Errorf("exit code %s, want 130", code)
 	}
 	after := r.joined()
-	if !strings.Contains(after, "Skipped") || !strings.Contains(after, "Interrupted") {
-		t.Errorf("the summary table lacks the interrupted and skipped items:\n%s", after)
+	for _, want := range []string{"waiting for the cleanup of the run's pods to finish", "Interrupted", "Skipped"} {
+		if !strings.Contains(after, want) {
+			t.Errorf("after the screen, the terminal lacks %q:\n%s", want, after)
+		}
 	}
 	if left := e2eutil.PodsWithLabel(t, e2eutil.Namespace, "podtask.dev/task="+name); len(left) != 0 {
 		t.Errorf("%d pods of the run left after q", len(left))
