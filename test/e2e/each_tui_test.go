@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -102,5 +104,44 @@ func TestEachTUIQuitCleansUp(t *testing.T) {
 	}
 	if left := e2eutil.PodsWithLabel(t, e2eutil.Namespace, "podtask.dev/task="+name); len(left) != 0 {
 		t.Errorf("%d pods of the run left after q", len(left))
+	}
+}
+
+// TestEachTUISignalCleansUp sends SIGTERM to the plugin while the screen
+// is up: the run is stopped as without --tui (every pod deleted), the screen
+// closes by itself once the run has returned, the exit code is 130 and the
+// terminal is restored.
+func TestEachTUISignalCleansUp(t *testing.T) {
+	name := e2eutil.UniqueName("eachtuis")
+	r := startEachTUI(t, name, 4, "--parallelism", "2", "--", "sh", "-c", `echo "item {{ .params.n }} sleeps"; sleep 300`)
+	r.waitScreen(3*time.Minute, "● 2 running", "item 0 sleeps")
+	r.signal(syscall.SIGTERM)
+	if code := r.wait(3 * time.Minute); code != "130" {
+		t.Errorf("exit code %s, want 130", code)
+	}
+	if after := r.joined(); !strings.Contains(after, "Interrupted") || !strings.Contains(after, "Skipped") {
+		t.Errorf("the summary table lacks the interrupted and skipped items:\n%s", after)
+	}
+	if left := e2eutil.PodsWithLabel(t, e2eutil.Namespace, "podtask.dev/task="+name); len(left) != 0 {
+		t.Errorf("%d pods of the run left after SIGTERM", len(left))
+	}
+}
+
+// TestEachTUIFallsBackWithoutTerminal: with stdout not a terminal, --tui
+// says so and the run prints its plain output, with the same exit code.
+func TestEachTUIFallsBackWithoutTerminal(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	name := e2eutil.UniqueName("eachtui-plain")
+	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "{\"n\": 0}\n{\"n\": 1}\n", "run", "--tui", "-n", e2eutil.Namespace, "--name", name,
+		"--image", busybox, "--each", "-", "--", "sh", "-c", `echo "plain {{ .params.n }}"; [ {{ .params.n }} = 0 ]`)
+	if code != 123 {
+		t.Errorf("exit code %d, want 123\nstderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "not a terminal") || !strings.Contains(stderr, "ITEM  POD") {
+		t.Errorf("stderr lacks the fallback note or the summary table:\n%s", stderr)
+	}
+	if !strings.Contains(stdout, "[1] plain 1") || strings.Contains(stdout, "\x1b[?1049h") {
+		t.Errorf("stdout is not the plain, prefixed log:\n%q", stdout)
 	}
 }
