@@ -57,9 +57,6 @@ func (o *RunOptions) completeEach(ctx context.Context, cmd *cobra.Command, args 
 	if f.parallelism < 1 {
 		return usage("--parallelism %d: use 1 or more", f.parallelism)
 	}
-	if o.follow.tui {
-		return usage("--tui does not show a mapped run yet: drop --tui (the logs are prefixed with [item]) or use --log-dir")
-	}
 	if o.follow.logFile != "" {
 		return usage("--log-file is for one task: with --each use --log-dir DIR (one file per item)")
 	}
@@ -162,6 +159,9 @@ func (o *RunOptions) runEach(ctx context.Context) error {
 	o.follow.apply(&opts)
 	m := &mappedFollow{streams: o.streams, follow: &o.follow, engine: o.engine, logDir: f.logDir,
 		namespace: o.pod.Namespace, runID: o.pod.Labels[launch.LabelRunID], params: f.args}
+	if o.eachTUI() { // each_tui.go
+		m.screen = o.runMappedScreen
+	}
 	if !o.follow.quiet {
 		fmt.Fprintf(o.streams.ErrOut, "podtask: run %s: %d items in namespace %s, at most %d pods at once\n",
 			m.runID, len(f.pods), m.namespace, f.parallelism)
@@ -187,9 +187,15 @@ type mappedFollow struct {
 	logDir           string
 	namespace, runID string
 	params           []map[string]string
+	// screen, when set, runs the run under the terminal UI (each_tui.go);
+	// cancel is the run's, for the screen's keys.
+	screen func(ctx context.Context, cancel context.CancelCauseFunc, start mappedStart) ([]launch.ItemResult, error)
 }
 
-func (m *mappedFollow) run(ctx context.Context, start func(context.Context, func(int, launch.Event)) ([]launch.ItemResult, error)) error {
+// mappedStart runs the items, handing their events to sink.
+type mappedStart func(ctx context.Context, sink func(int, launch.Event)) ([]launch.ItemResult, error)
+
+func (m *mappedFollow) run(ctx context.Context, start mappedStart) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -201,11 +207,19 @@ func (m *mappedFollow) run(ctx context.Context, start func(context.Context, func
 	defer p.close()
 
 	stopSignals := handleSignals(&signalHandler{cancel: cancel, flush: p.close, exit: os.Exit, first: func() {
-		fmt.Fprintln(m.streams.ErrOut, "podtask: interrupted: cleaning up every pod of the run (press Ctrl-C again to leave at once)")
+		if m.screen == nil { // the screen shows the cleanup
+			fmt.Fprintln(m.streams.ErrOut, "podtask: interrupted: cleaning up every pod of the run (press Ctrl-C again to leave at once)")
+		}
 	}})
 	defer stopSignals()
 
-	results, err := start(ctx, p.handle)
+	var results []launch.ItemResult
+	var err error
+	if m.screen != nil {
+		results, err = m.screen(ctx, cancel, start)
+	} else {
+		results, err = start(ctx, p.handle)
+	}
 	p.flush()
 	if err != nil {
 		return &ExitError{Code: ExitAPI, Err: err}

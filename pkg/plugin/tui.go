@@ -44,31 +44,10 @@ func runWithTUI(ctx context.Context, streams genericiooptions.IOStreams, opts tu
 		opts.Stop = cancel
 	}
 
-	// Logs may stream at 100k lines/s: keep the heap near what is live
-	// (the log ring) rather than letting it grow to twice that between
-	// collections, unless the user set GOMEMLIMIT.
-	if old := debug.SetMemoryLimit(-1); old == math.MaxInt64 {
-		debug.SetMemoryLimit(tuiMemoryLimit)
-		defer debug.SetMemoryLimit(old)
-	}
+	defer limitTUIMemory(tuiMemoryLimit)()
 
 	m := tui.New(opts)
-	popts := []tea.ProgramOption{
-		tea.WithOutput(streams.Out),
-		// Signals are the caller's: a SIGTERM cancels the engine, whose
-		// Finished event then closes the screen after the cleanup.
-		tea.WithoutSignalHandler(),
-		// The screen outlives a cancelled engine context (to show the
-		// cleanup), so it runs under a context of its own.
-		tea.WithContext(context.WithoutCancel(ctx)),
-	}
-	if opts.NoColor {
-		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
-	}
-	if f, ok := streams.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		popts = append(popts, tea.WithInput(f))
-	}
-	p := tea.NewProgram(m, popts...)
+	p := newTUIProgram(ctx, streams, m, opts.NoColor)
 
 	type outcome struct {
 		res *launch.Result
@@ -104,4 +83,37 @@ func runWithTUI(ctx context.Context, streams genericiooptions.IOStreams, opts tu
 		return out.res, errors.Join(out.err, fmt.Errorf("terminal UI: %w", uiErr))
 	}
 	return out.res, out.err
+}
+
+// limitTUIMemory sets the Go heap's soft limit while a screen is up, unless
+// the user set GOMEMLIMIT, and returns what restores it. Logs may stream at
+// 100k lines/s: the heap stays near what is live (the log rings) rather
+// than growing to twice that between collections.
+func limitTUIMemory(limit int64) (restore func()) {
+	if old := debug.SetMemoryLimit(-1); old == math.MaxInt64 {
+		debug.SetMemoryLimit(limit)
+		return func() { debug.SetMemoryLimit(old) }
+	}
+	return func() {}
+}
+
+// newTUIProgram is the program of a screen drawn on streams.Out, with
+// streams.In as its keyboard when that is a terminal.
+func newTUIProgram(ctx context.Context, streams genericiooptions.IOStreams, m tea.Model, noColor bool) *tea.Program {
+	popts := []tea.ProgramOption{
+		tea.WithOutput(streams.Out),
+		// Signals are the caller's: a SIGTERM cancels the engine, whose
+		// end then closes the screen after the cleanup.
+		tea.WithoutSignalHandler(),
+		// The screen outlives a cancelled engine context (to show the
+		// cleanup), so it runs under a context of its own.
+		tea.WithContext(context.WithoutCancel(ctx)),
+	}
+	if noColor {
+		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	if f, ok := streams.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		popts = append(popts, tea.WithInput(f))
+	}
+	return tea.NewProgram(m, popts...)
 }

@@ -25,8 +25,15 @@ type eventRow struct {
 	count   int32
 }
 
+// eventList is a bounded, time-ordered list of rows: the task's, or one
+// item's of a mapped run.
+type eventList struct {
+	rows  []eventRow
+	limit int // most rows kept; maxEventRows when zero
+}
+
 type eventsView struct {
-	rows   []eventRow
+	eventList
 	vp     viewport.Model
 	follow bool // stick to the newest row
 }
@@ -40,18 +47,22 @@ func newEventsView() eventsView {
 
 // add inserts r in time order: on attach the API lists old events after
 // newer ones have been seen.
-func (e *eventsView) add(r eventRow) {
+func (e *eventList) add(r eventRow) {
 	i := len(e.rows)
 	for i > 0 && !r.t.IsZero() && r.t.Before(e.rows[i-1].t) {
 		i--
 	}
 	e.rows = slices.Insert(e.rows, i, r)
-	if len(e.rows) > maxEventRows {
-		e.rows = append(e.rows[:0], e.rows[len(e.rows)-maxEventRows:]...)
+	limit := e.limit
+	if limit <= 0 {
+		limit = maxEventRows
+	}
+	if len(e.rows) > limit {
+		e.rows = append(e.rows[:0], e.rows[len(e.rows)-limit:]...)
 	}
 }
 
-func (e *eventsView) addKube(ev launch.KubeEvent) {
+func (e *eventList) addKube(ev launch.KubeEvent) {
 	tn := toneNone
 	if ev.Type == "Warning" {
 		tn = toneBad
@@ -70,7 +81,7 @@ func (e *eventsView) addKube(ev launch.KubeEvent) {
 	e.add(eventRow{t: t, tn: tn, reason: ev.Reason, message: ev.Message, count: ev.Count})
 }
 
-func (e *eventsView) addNotice(ev launch.Notice) {
+func (e *eventList) addNotice(ev launch.Notice) {
 	tn := toneInfo
 	if ev.Level == "warning" {
 		tn = toneWarn
@@ -78,7 +89,7 @@ func (e *eventsView) addNotice(ev launch.Notice) {
 	e.add(eventRow{t: ev.Time, tn: tn, reason: "podtask", message: ev.Message})
 }
 
-func (e *eventsView) addCleanup(ev launch.Cleanup) {
+func (e *eventList) addCleanup(ev launch.Cleanup) {
 	msg := cleanupText(&ev)
 	e.add(eventRow{t: ev.Time, tn: toneInfo, reason: "Cleanup", message: msg})
 }

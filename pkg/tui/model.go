@@ -183,6 +183,10 @@ func deref(ev launch.Event) launch.Event {
 		return *e
 	case *launch.Finished:
 		return *e
+	case *launch.TryStarted:
+		return *e
+	case *launch.Retrying:
+		return *e
 	}
 	return ev
 }

@@ -1,0 +1,140 @@
+// run --each --tui: a mapped run under the terminal UI (pkg/tui's mapped
+// screen): a task list with a row per item and the selected item's log,
+// events and XCom. The screen closes when the user quits; the report
+// (summary table, --xcom-out, -o) and the exit code are then runEach's, as
+// without --tui.
+
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
+	"github.com/podtask-dev/kubectl-podtask/pkg/render"
+	"github.com/podtask-dev/kubectl-podtask/pkg/tui"
+)
+
+// eachTUI says whether the mapped run is shown under the terminal UI:
+// --tui and stdout a terminal. Otherwise it says why on stderr, and the run
+// prints its plain output.
+func (o *RunOptions) eachTUI() bool {
+	if !o.follow.tui {
+		return false
+	}
+	if !tuiAvailable(o.streams) {
+		fmt.Fprintln(o.streams.ErrOut, "podtask: note: stdout is not a terminal; --tui falls back to plain output")
+		return false
+	}
+	return true
+}
+
+// eachTUIMemoryLimit is the heap's soft limit under the mapped run's
+// screen: the single task's, and room for each item's log and state.
+func eachTUIMemoryLimit(items int) int64 {
+	return max(tuiMemoryLimit, 32<<20+int64(items)*(64<<10))
+}
+
+// runMappedScreen runs the items under the screen. cancel is the run's:
+// the screen's q calls it with no cause (every pod gets its on-finish
+// action), d with a StopRequest to delete every pod. Under the screen, the
+// printer is left out but for the --log-dir files. It returns once the run
+// has returned and the screen has closed.
+func (o *RunOptions) runMappedScreen(ctx context.Context, cancel context.CancelCauseFunc, start mappedStart) ([]launch.ItemResult, error) {
+	f := &o.each
+	items := make([]tui.MapItem, len(f.pods))
+	for i, pod := range f.pods {
+		items[i] = tui.MapItem{Params: shortParams(f.args[i]), Pod: pod.Name}
+	}
+	noColor := os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb"
+	m := tui.NewMapped(tui.MapOptions{
+		Options: tui.Options{
+			Task:           launch.TaskName(o.pod),
+			OnFinishAction: launch.OptionsFromPod(o.pod, launch.Options{}).OnFinish,
+			MaxLogLines:    o.follow.maxLogLines,
+			NoColor:        noColor,
+			Stop:           cancel,
+		},
+		RunID:       o.pod.Annotations[render.AnnotationRunID],
+		Namespace:   o.pod.Namespace,
+		Parallelism: f.parallelism,
+		Tries:       o.policy.Tries(),
+		Items:       items,
+	})
+	defer limitTUIMemory(eachTUIMemoryLimit(len(items)))()
+	prog := newTUIProgram(ctx, o.streams, m, noColor)
+
+	sink := m.Sink(prog.Send)
+	var runSink func(int, launch.Event)
+	if f.logDir != "" {
+		// The screen owns the terminal: a printer of its own writes only
+		// the items' log files.
+		files := newEachPrinter(io.Discard, io.Discard, true, false, f.logDir, len(f.pods))
+		defer files.close()
+		runSink = func(i int, ev launch.Event) {
+			switch ev.(type) {
+			case *launch.LogLine, *launch.Finished:
+				files.handle(i, ev)
+			}
+			sink(i, ev)
+		}
+	} else {
+		runSink = sink
+	}
+
+	type outcome struct {
+		res []launch.ItemResult
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := start(ctx, runSink)
+		done <- outcome{res, err}
+		prog.Send(tui.MapDone{Results: res, Err: err, Interrupted: ctx.Err() != nil}) // a no-op once the screen has gone
+	}()
+
+	_, uiErr := prog.Run()
+	if uiErr != nil {
+		// The screen failed (no terminal after all, a panic): stop the run,
+		// every pod with its on-finish action, rather than leave it unwatched.
+		cancel(nil)
+	}
+	var out outcome
+	select {
+	case out = <-done:
+	case <-time.After(300 * time.Millisecond):
+		// Left with a second q or Ctrl-C while the run still cleans up.
+		fmt.Fprintln(o.streams.ErrOut, "podtask: waiting for the cleanup of the run's pods to finish…")
+		out = <-done
+	}
+	if uiErr != nil && !errors.Is(uiErr, tea.ErrProgramKilled) {
+		// The results are still worth the report: the error is a warning.
+		fmt.Fprintf(o.streams.ErrOut, "podtask: warning: terminal UI: %v\n", uiErr)
+	}
+	return out.res, out.err
+}
+
+// shortParams is an item's params for its row: key=value pairs in key order.
+func shortParams(params map[string]string) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k + "=" + oneLine(params[k]))
+	}
+	return b.String()
+}
