@@ -3,6 +3,7 @@ package launch
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -33,5 +34,29 @@ func TestScheduleTimeoutOnAFakeClock(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("took %s of real time", d)
+	}
+}
+
+// stepWhileWaiting plays time for code under test on clk: whenever a timer
+// or ticker waits on clk, it calls before with the time stepped so far
+// (when not nil), then steps clk by step; it returns the time stepped once
+// stop is closed. Time only moves while the code waits, so what the code
+// does between two waits happens at one instant.
+func stepWhileWaiting(clk *clocktesting.FakeClock, step time.Duration, stop <-chan struct{}, before func(elapsed time.Duration)) time.Duration {
+	start := clk.Now()
+	for {
+		select {
+		case <-stop:
+			return clk.Since(start)
+		default:
+		}
+		if !clk.HasWaiters() {
+			runtime.Gosched()
+			continue
+		}
+		if before != nil {
+			before(clk.Since(start))
+		}
+		clk.Step(step)
 	}
 }
