@@ -60,3 +60,14 @@ func stepWhileWaiting(clk *clocktesting.FakeClock, step time.Duration, stop <-ch
 		clk.Step(step)
 	}
 }
+
+// Waiting for a pod to be seen gone is bounded on the engine's clock.
+func TestWaitGoneOnTheEnginesClock(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := (&Engine{Client: fake.NewClientset().CoreV1(), Clock: clk}).startPodSet(t.Context(), "default", "", func(string, error) {})
+	done := make(chan struct{})
+	go func() { defer close(done); s.waitGone(context.Background(), "p", time.Minute) }()
+	if took := stepWhileWaiting(clk, 10*time.Second, done, nil); took != time.Minute {
+		t.Fatalf("waitGone gave up after %s on the clock, want 1m", took)
+	}
+}
