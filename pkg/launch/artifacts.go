@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	utilexec "k8s.io/utils/exec"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/archive"
 	"github.com/podtask-dev/kubectl-podtask/pkg/render"
@@ -35,8 +36,11 @@ func ReadCommand(p string) []string {
 		"printf 'd %s\\n' \"$(find . -type f -exec stat -c %s {} + | awk '{s+=$1} END {print s+0}')\" && exec tar -cf - .; " +
 		"elif [ -e " + q + " ]; then cd \"$(dirname " + q + ")\" && b=\"$(basename " + q + ")\" && " +
 		"printf 'f %s\\n' \"$(stat -c %s \"$b\")\" && exec tar -cf - \"$b\"; " +
-		"else echo \"no such file or folder\" >&2; exit 2; fi"}
+		"else echo \"no such file or folder\" >&2; exit " + strconv.Itoa(readMissingExit) + "; fi"}
 }
+
+// readMissingExit is ReadCommand's exit code when the path does not exist.
+const readMissingExit = 44
 
 // ErrNotFound says the path to copy does not exist in the container.
 var ErrNotFound = errors.New("no such file or folder in the container")
@@ -95,7 +99,8 @@ func (e *Engine) download(ctx context.Context, pod *corev1.Pod, container, p, na
 		pr.CloseWithError(err)
 		streamErr := <-serr
 		msg := strings.TrimSpace(stderr.String())
-		if strings.Contains(msg, "no such file or folder") {
+		var exit utilexec.ExitError
+		if errors.As(streamErr, &exit) && exit.ExitStatus() == readMissingExit {
 			return TransferResult{Error: ErrNotFound.Error()}, st, ErrNotFound
 		}
 		if streamErr == nil {

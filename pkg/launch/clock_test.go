@@ -3,6 +3,7 @@ package launch
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -33,5 +34,40 @@ func TestScheduleTimeoutOnAFakeClock(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("took %s of real time", d)
+	}
+}
+
+// stepWhileWaiting plays time for code under test on clk: whenever a timer
+// or ticker waits on clk, it calls before with the time stepped so far
+// (when not nil), then steps clk by step; it returns the time stepped once
+// stop is closed. Time only moves while the code waits, so what the code
+// does between two waits happens at one instant.
+func stepWhileWaiting(clk *clocktesting.FakeClock, step time.Duration, stop <-chan struct{}, before func(elapsed time.Duration)) time.Duration {
+	start := clk.Now()
+	for {
+		select {
+		case <-stop:
+			return clk.Since(start)
+		default:
+		}
+		if !clk.HasWaiters() {
+			runtime.Gosched()
+			continue
+		}
+		if before != nil {
+			before(clk.Since(start))
+		}
+		clk.Step(step)
+	}
+}
+
+// Waiting for a pod to be seen gone is bounded on the engine's clock.
+func TestWaitGoneOnTheEnginesClock(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := (&Engine{Client: fake.NewClientset().CoreV1(), Clock: clk}).startPodSet(t.Context(), "default", "", func(string, error) {})
+	done := make(chan struct{})
+	go func() { defer close(done); s.waitGone(context.Background(), "p", time.Minute) }()
+	if took := stepWhileWaiting(clk, 10*time.Second, done, nil); took != time.Minute {
+		t.Fatalf("waitGone gave up after %s on the clock, want 1m", took)
 	}
 }

@@ -59,8 +59,8 @@ func (t *tracker) recentWarnings() []string {
 // may be created a moment later), so it fails after the grace period.
 func (t *tracker) missingVolumeSource() (string, string) {
 	for _, w := range t.recentWarnings() {
-		if strings.HasPrefix(w, "FailedMount:") && strings.Contains(w, "not found") {
-			return "FailedMount", strings.TrimSpace(strings.TrimPrefix(w, "FailedMount:"))
+		if rest, ok := strings.CutPrefix(w, ReasonFailedMount+":"); ok && strings.Contains(rest, "not found") {
+			return ReasonFailedMount, strings.TrimSpace(rest)
 		}
 	}
 	return "", ""

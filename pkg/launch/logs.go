@@ -10,12 +10,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // LogToken says where a log stream is: the timestamp of the last line seen
@@ -75,7 +77,8 @@ type logFollower struct {
 	// open opens one stream of the container's log; a seam for tests.
 	open func(ctx context.Context, opts *corev1.PodLogOptions) (io.ReadCloser, error)
 	// retry is the first pause before reopening a broken stream; it doubles
-	// up to 20 times as much.
+	// up to 20 times as much while streams break without a line, and starts
+	// again from retry after one that delivered lines (reconnectBackoff).
 	retry time.Duration
 	// terminated is signalled when the watch sees the container end.
 	mu         sync.Mutex
@@ -211,7 +214,7 @@ func (t *tracker) newLogFollower(container string, init bool, cancel context.Can
 func (f *logFollower) run(ctx context.Context) {
 	t := f.t
 	p := &f.pos
-	backoff := f.retry
+	backoff := f.reconnectBackoff()
 	clk := t.e.timers()
 	for ctx.Err() == nil {
 		endedBefore, stamped := f.isTerminated(), true
@@ -223,10 +226,13 @@ func (f *logFollower) run(ctx context.Context) {
 		stream, err := f.open(ctx, opts)
 		if err == nil {
 			f.reconnecting.Store(false)
+			tok := p.tok
 			err = f.read(stream, stamped, p.tok.stream())
 			stream.Close()
+			if !p.tok.Last.Equal(tok.Last) || p.tok.Seen != tok.Seen || p.plain > 0 {
+				backoff = f.reconnectBackoff() // the stream delivered lines
+			}
 			if err == nil || errors.Is(err, io.EOF) {
-				backoff = f.retry
 				if endedBefore {
 					return // the container had ended before this stream began: it was read to the end
 				}
@@ -253,13 +259,16 @@ func (f *logFollower) run(ctx context.Context) {
 		p.skip, p.plain = p.skip+p.plain, 0
 		f.reconnecting.Store(true)
 		t.emit(&Notice{At: t.at(), Level: "info", Message: "log stream of " + f.container + " broke (" + err.Error() + "); resuming"})
-		if !sleepCtx(ctx, clk, backoff) {
+		if !sleepCtx(ctx, clk, backoff.Step()) {
 			return
 		}
-		if backoff *= 2; backoff > 20*f.retry {
-			backoff = 20 * f.retry
-		}
 	}
+}
+
+// reconnectBackoff is the pause before each next try to reopen a broken
+// stream: retry, doubling up to 20 times as much.
+func (f *logFollower) reconnectBackoff() wait.Backoff {
+	return wait.Backoff{Duration: f.retry, Factor: 2, Cap: 20 * f.retry, Steps: math.MaxInt32}
 }
 
 // readTail reads the end of a finished container's log once more, for lines

@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // fakeLog is a container's log as the kubelet serves it: sinceTime (second
@@ -36,6 +37,10 @@ type fakeLog struct {
 	opened []corev1.PodLogOptions
 	follow int
 	f      *logFollower
+	// clk is the follower's clock; followAt is when, on it, each follow
+	// stream was opened.
+	clk      *clocktesting.FakeClock
+	followAt []time.Time
 }
 
 type fakeLine struct {
@@ -64,6 +69,7 @@ func (l *fakeLog) open(_ context.Context, opts *corev1.PodLogOptions) (io.ReadCl
 	}
 	cut := -1
 	if opts.Follow {
+		l.followAt = append(l.followAt, l.clk.Now())
 		if l.follow < len(l.cuts) {
 			cut = l.cuts[l.follow]
 		}
@@ -112,7 +118,8 @@ func numbered(n int) []fakeLine {
 
 // follow runs a follower on the fake log of a container that has ended
 // once the log has been served to its end; it returns the lines emitted and
-// the notices.
+// the notices. The follower runs on a fake clock that moves, by the
+// follower's first reconnect pause, only while the follower waits on it.
 func follow(t *testing.T, l *fakeLog, opts Options) (lines, notices []string) {
 	t.Helper()
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"}}
@@ -124,11 +131,11 @@ func follow(t *testing.T, l *fakeLog, opts Options) (lines, notices []string) {
 			notices = append(notices, ev.Message)
 		}
 	}
-	tr := (&Engine{}).newTracker(pod, opts)
+	l.clk = clocktesting.NewFakeClock(time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC))
+	tr := (&Engine{Clock: l.clk}).newTracker(pod, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	f := tr.newLogFollower("base", false, cancel)
-	f.retry = time.Millisecond
 	f.open = l.open
 	l.f = f
 	if l.ended {
@@ -141,9 +148,20 @@ func follow(t *testing.T, l *fakeLog, opts Options) (lines, notices []string) {
 		}
 		l.f.setTerminated() // the watch sees the container end
 	}
-	f.run(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); f.run(ctx) }()
+	stepWhileWaiting(l.clk, f.retry, done, nil)
 	if ctx.Err() != nil {
 		t.Fatalf("the follower did not finish: %v", ctx.Err())
+	}
+	breaks := 0
+	for _, n := range notices {
+		if strings.HasPrefix(n, "log stream of base broke") {
+			breaks++
+		}
+	}
+	if breaks != len(notices) || (breaks > 0 && breaks > l.follow-1) {
+		t.Fatalf("%d follow streams, notices %q: want one break notice per stream reopened", l.follow, notices)
 	}
 	return lines, notices
 }
@@ -183,13 +201,36 @@ func TestLogsOneStreamWhenNothingBreaks(t *testing.T) {
 	}
 }
 
-// Streams cut at random places: every line once, in order.
+// Streams cut at random places: every line once, in order, and each cut
+// one notice and one stream more.
 func TestLogsResumeExactlyOnceAfterCuts(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 50 {
 		l := &fakeLog{lines: numbered(500), cuts: randomCuts(r, 8, 400)}
-		got, _ := follow(t, l, Options{})
+		got, notices := follow(t, l, Options{})
 		wantAll(t, got, l.lines)
+		if len(notices) != l.follow-1 {
+			t.Fatalf("cuts %v: %d follow streams, %d notices", l.cuts, l.follow, len(notices))
+		}
+	}
+}
+
+// A broken stream is reopened after a pause on the engine's clock that
+// doubles, up to 20 times the first, while streams break without a line,
+// and starts again from the first after a stream that delivered lines.
+func TestLogsReconnectBackoffOnTheClock(t *testing.T) {
+	l := &fakeLog{lines: numbered(20), cuts: []int{0, 0, 0, 0, 0, 0, 0, 5, 0, 0}}
+	got, notices := follow(t, l, Options{})
+	wantAll(t, got, l.lines)
+	if len(notices) != 10 || len(l.followAt) != 11 {
+		t.Fatalf("%d follow streams, notices %q", len(l.followAt), notices)
+	}
+	r := 100 * time.Millisecond // newLogFollower's first pause
+	want := []time.Duration{r, 2 * r, 4 * r, 8 * r, 16 * r, 20 * r, 20 * r, r, 2 * r, 4 * r}
+	for i, w := range want {
+		if gap := l.followAt[i+1].Sub(l.followAt[i]); gap != w {
+			t.Errorf("pause before follow stream %d: %s, want %s (all: %v)", i+2, gap, w, l.followAt)
+		}
 	}
 }
 

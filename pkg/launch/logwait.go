@@ -20,13 +20,16 @@ func (t *tracker) stopLogs() {
 
 // waitLogs waits for the log streams to end after the container has. A
 // stream still delivering its backlog (a fast writer outruns the kubelet) is
-// waited for however long that takes; one idle for d is stopped.
+// waited for however long that takes; one idle for d is stopped, or after
+// maxLogOutage while it is reconnecting. One timer, set for the moment the
+// streams will have been idle long enough, on the engine's clock.
 func (t *tracker) waitLogs(ctx context.Context, d time.Duration) {
 	done := make(chan struct{})
 	go func() { t.logsWG.Wait(); close(done) }()
-	t.noteLogActivity(t.e.now())
-	tick := t.e.timers().NewTicker(d / 8)
-	defer tick.Stop()
+	clk := t.e.timers()
+	t.noteLogActivity(clk.Now())
+	timer := clk.NewTimer(d)
+	defer timer.Stop()
 	for {
 		select {
 		case <-done:
@@ -34,9 +37,14 @@ func (t *tracker) waitLogs(ctx context.Context, d time.Duration) {
 		case <-ctx.Done():
 			t.stopLogs()
 			return
-		case <-tick.C():
-			idle := t.e.timers().Since(time.Unix(0, t.logActivity.Load()))
-			if idle < d || t.logsReconnecting() && idle < maxLogOutage {
+		case <-timer.C():
+			idle := clk.Since(time.Unix(0, t.logActivity.Load()))
+			switch {
+			case idle < d:
+				timer.Reset(d - idle)
+				continue
+			case idle < maxLogOutage && t.logsReconnecting():
+				timer.Reset(min(d, maxLogOutage-idle))
 				continue
 			}
 			t.stopLogs()

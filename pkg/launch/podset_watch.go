@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
 )
 
 // podSet holds the latest state of every pod of a run, as its one pod
@@ -26,6 +27,7 @@ type podSet struct {
 	gone   map[string]chan struct{}    // closed once the pod is deleted
 	boxes  map[string]*podMailbox      // subscribers' mailboxes
 	events map[string]func(*KubeEvent) // subscribers' event handlers
+	clock  clock.Clock                 // the engine's
 }
 
 // startPodSet starts the two watches of the pods selected by selector in
@@ -33,7 +35,7 @@ type podSet struct {
 // ("pod" or "events") and of its recovery (nil).
 func (e *Engine) startPodSet(ctx context.Context, namespace, selector string, onErr func(what string, err error)) *podSet {
 	s := &podSet{latest: map[string]*corev1.Pod{}, gone: map[string]chan struct{}{},
-		boxes: map[string]*podMailbox{}, events: map[string]func(*KubeEvent){}}
+		boxes: map[string]*podMailbox{}, events: map[string]func(*KubeEvent){}, clock: e.timers()}
 	pods := e.Client.Pods(namespace)
 	report := func(what string) func(error) { return func(err error) { onErr(what, err) } }
 	go e.informSelected(ctx, metav1.ListOptions{LabelSelector: selector}, &corev1.Pod{},
@@ -123,12 +125,12 @@ func (s *podSet) waitGone(ctx context.Context, name string, d time.Duration) {
 		s.gone[name] = ch
 	}
 	s.mu.Unlock()
-	t := time.NewTimer(d)
+	t := s.clock.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ch:
 	case <-ctx.Done():
-	case <-t.C:
+	case <-t.C():
 	}
 }
 

@@ -1,6 +1,6 @@
-// What a pod's status says: the container-status lookup, the waiting
-// reasons that fail a start (the one list the engine, the printer and the
-// TUI use), and the status flattened into PodStatus events.
+// What a pod's status says: the container-status lookup, the container
+// waiting for a reason that fails the start (waiting.go's table), and the
+// status flattened into PodStatus events.
 
 package launch
 
@@ -13,31 +13,6 @@ import (
 
 // EventWarning is the type of a Kubernetes warning event.
 const EventWarning = corev1.EventTypeWarning
-
-// fatalWaiting are waiting reasons that will not fix themselves.
-var fatalWaiting = map[string]bool{
-	"InvalidImageName":           true,
-	"ErrImageNeverPull":          true,
-	"CreateContainerConfigError": true,
-	"CreateContainerError":       true,
-	"RunContainerError":          true,
-	"PreCreateHookError":         true,
-	"PostStartHookError":         true,
-}
-
-// pullWaiting are waiting reasons that may pass; they fail after the grace period.
-var pullWaiting = map[string]bool{
-	"ErrImagePull":     true,
-	"ImagePullBackOff": true,
-}
-
-// IsFatalWaiting says whether a container waiting for reason will not
-// start without a change: the reasons that fail a start at once, and the
-// pull errors that fail it after the grace period. CrashLoopBackOff is one
-// too, for a display: it does not fail a task whose pod never restarts.
-func IsFatalWaiting(reason string) bool {
-	return fatalWaiting[reason] || pullWaiting[reason] || reason == "CrashLoopBackOff"
-}
 
 // FindContainerStatus is the status of the container name (an init
 // container when init), or nil when the pod has none yet.
@@ -84,10 +59,10 @@ func waitingProblem(pod *corev1.Pod) (reason, msg string, fatal bool) {
 		if w.Message == "" {
 			m = fmt.Sprintf("container %q (image %s)", cs.Name, cs.Image)
 		}
-		if fatalWaiting[w.Reason] {
+		switch WaitingReason(w.Reason) {
+		case WaitingFatal:
 			return w.Reason, m, true
-		}
-		if pullWaiting[w.Reason] {
+		case WaitingPull:
 			reason, msg = w.Reason, m
 		}
 	}

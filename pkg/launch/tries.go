@@ -67,14 +67,6 @@ type TryStarted struct {
 	Pod   string
 }
 
-// noRetryStart are start failures that the same pod spec meets again: a bad
-// image name or reference, a configuration that does not fit.
-var noRetryStart = map[string]bool{
-	"InvalidImageName": true, "ErrImageNeverPull": true, "ErrImagePull": true, "ImagePullBackOff": true,
-	"CreateContainerConfigError": true, "CreateContainerError": true, "RunContainerError": true,
-	"PreCreateHookError": true, "FailedMount": true,
-}
-
 // Retryable says whether a try that ended with res and err may succeed when
 // run again: a non-zero exit, a pod that failed (evicted, deadline), a start
 // that timed out, a pod deleted by the control plane (eviction, preemption,
@@ -87,7 +79,7 @@ func Retryable(res *Result, err error) bool {
 	case errors.Is(err, ErrInterrupted):
 		return false
 	case errors.As(err, &se):
-		return !noRetryStart[se.Reason]
+		return retryHelps(se.Reason)
 	case errors.As(err, &de):
 		return de.Disrupted
 	case err != nil:

@@ -285,3 +285,25 @@ func TestFactoryConfigUserAgentAndRateLimit(t *testing.T) {
 		t.Errorf("QPS %v burst %d, want %v and %d", cfg.QPS, cfg.Burst, float32(clientQPS), clientBurst)
 	}
 }
+
+// The printer reads launch's table of waiting reasons: the way to running is
+// not worth a line; a reason that fails the start is shown, also with -q.
+func TestPrinterWaitingReasonsFromTheTable(t *testing.T) {
+	var progress strings.Builder
+	p := newPrinter(&strings.Builder{}, &progress, true, false, nil)
+	for _, reason := range []string{"ContainerCreating", "PodInitializing", "PreStartHookError", "ErrImagePull"} {
+		p.handle(&launch.PodStatus{Phase: "Pending", Containers: []launch.ContainerStatus{
+			{Name: "base", State: "waiting", Reason: reason, Message: "because"}}})
+	}
+	got := progress.String()
+	for _, reason := range []string{"ContainerCreating", "PodInitializing"} {
+		if launch.WaitingReason(reason) != launch.WaitingStarting || strings.Contains(got, reason) {
+			t.Errorf("%s is printed or not in the table as the way to running:\n%s", reason, got)
+		}
+	}
+	for _, reason := range []string{"PreStartHookError", "ErrImagePull"} {
+		if !launch.WaitingReason(reason).FailsStart() || !strings.Contains(got, "container base waiting: "+reason+" because") {
+			t.Errorf("%s is not printed with -q, or does not fail a start:\n%s", reason, got)
+		}
+	}
+}

@@ -139,8 +139,8 @@ func (p *printer) status(ev *launch.PodStatus) {
 		}
 		switch cs.State {
 		case "waiting":
-			if cs.Reason != "" && cs.Reason != "ContainerCreating" && cs.Reason != "PodInitializing" {
-				p.sayAlways(cs.Reason != "", "%s %s waiting: %s %s", kind, cs.Name, cs.Reason, oneLine(cs.Message))
+			if w := launch.WaitingReason(cs.Reason); cs.Reason != "" && w != launch.WaitingStarting {
+				p.sayAlways(true, "%s %s waiting: %s %s", kind, cs.Name, cs.Reason, oneLine(cs.Message))
 			}
 		case "running":
 			p.say("%s %s running", kind, cs.Name)

@@ -56,11 +56,17 @@ type CreatePullSecretOptions struct {
 	DryRun           string
 
 	// Set by Complete.
+	cmd             *cobra.Command
+	args            []string
 	serverSet       bool
 	passwordFlagSet bool
 	dockerConfigSet bool
 	Namespace       string
-	Client          corev1client.CoreV1Interface
+
+	// Client is the API; Run takes the factory's unless it is set (tests),
+	// and none for a client dry run.
+	Client  corev1client.CoreV1Interface
+	factory Factory
 
 	// Seams.
 	Helpers pullsecret.HelperRunner
@@ -90,6 +96,7 @@ func newCmdCreatePullSecret(f Factory, streams genericiooptions.IOStreams) *cobr
 // newCmdCreatePullSecretWith wires the command to prepared options; tests
 // set the options' seams (Client, Helpers, ReadPassword) first.
 func newCmdCreatePullSecretWith(factory Factory, o *CreatePullSecretOptions) *cobra.Command {
+	o.factory = factory
 	cmd := &cobra.Command{
 		Use:                   "create-pull-secret NAME [--docker-server=SERVER] --docker-username=USER [--password-stdin] [--docker-email=EMAIL] [--from-file=[key=]PATH] [--from-docker-config[=PATH]] [--service-account=SA] [--overwrite] [--dry-run=none|client|server] [-o yaml|json]",
 		DisableFlagsInUseLine: true,
@@ -116,13 +123,13 @@ secret to a service account's imagePullSecrets.`,
   kubectl podtask create-pull-secret regcred --from-file=$HOME/.docker/config.json`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(factory, cmd, args); err != nil {
+			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return o.Run(cmd.Context())
+			return o.Run(cmdContext(cmd))
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: yaml, json or name (default: secret/NAME created)")
@@ -142,25 +149,20 @@ secret to a service account's imagePullSecrets.`,
 	return cmd
 }
 
-// Complete reads the name, the namespace, the client and the prompt seam.
-func (o *CreatePullSecretOptions) Complete(f Factory, cmd *cobra.Command, args []string) error {
-	if len(args) != 1 {
-		return &ExitError{Code: ExitUsage, Err: usageError(cmd, errors.New("exactly one NAME is required, e.g. kubectl podtask create-pull-secret regcred ..."))}
+// Complete reads the name, which flags were given, the namespace and the
+// prompt seam; it makes no API call and prints nothing.
+func (o *CreatePullSecretOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.cmd, o.args = cmd, args
+	if len(args) == 1 {
+		o.Name = args[0]
 	}
-	o.Name = args[0]
 	o.serverSet = cmd.Flags().Changed("docker-server")
 	o.passwordFlagSet = cmd.Flags().Changed("docker-password")
 	o.dockerConfigSet = cmd.Flags().Changed("from-docker-config")
 
 	var err error
-	o.Namespace, _, err = f.Namespace()
-	if err != nil {
+	if o.Namespace, _, err = o.factory.Namespace(); err != nil {
 		return err
-	}
-	if o.DryRun != dryRunClient && o.Client == nil {
-		if o.Client, err = f.CoreV1(); err != nil {
-			return err
-		}
 	}
 	if o.ReadPassword == nil {
 		o.ReadPassword = terminalPrompt(o.In, o.ErrOut)
@@ -186,6 +188,9 @@ func terminalPrompt(in io.Reader, out io.Writer) func(string) (string, error) {
 func (o *CreatePullSecretOptions) Validate() error {
 	bad := func(format string, a ...any) error {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, a...)}
+	}
+	if o.cmd != nil && len(o.args) != 1 {
+		return &ExitError{Code: ExitUsage, Err: usageError(o.cmd, errors.New("exactly one NAME is required, e.g. kubectl podtask create-pull-secret regcred ..."))}
 	}
 	if errs := validation.IsDNS1123Subdomain(o.Name); len(errs) > 0 {
 		return bad("invalid secret name %q: %s", o.Name, strings.Join(errs, "; "))
@@ -271,6 +276,11 @@ func (o *CreatePullSecretOptions) Run(ctx context.Context) error {
 		return nil
 	}
 
+	if o.Client == nil {
+		if o.Client, err = o.factory.CoreV1(); err != nil {
+			return err
+		}
+	}
 	if o.ServiceAccount != "" {
 		// Check first, so a missing service account leaves nothing behind.
 		if _, err := o.Client.ServiceAccounts(o.Namespace).Get(ctx, o.ServiceAccount, metav1.GetOptions{}); err != nil {

@@ -1,3 +1,5 @@
+// kubectl podtask render: print the Pod a task would run, without running it.
+
 package plugin
 
 import (
@@ -7,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,30 +19,38 @@ import (
 	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 )
 
-// renderOptions are the options of `kubectl podtask render`.
-type renderOptions struct {
+// RenderOptions are the inputs of `kubectl podtask render`.
+type RenderOptions struct {
 	factory Factory
-	task    taskFlags
-	output  string
-	dryRun  string
+	streams genericiooptions.IOStreams
+
+	task   taskFlags
+	output string
+	dryRun string
 
 	// createDryRun sends the pod to the server with dryRun=All; a seam for tests.
 	createDryRun func(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 
-	genericiooptions.IOStreams
+	// Set by Complete.
+	flags *pflag.FlagSet
+	args  []string
+	stray string // an argument before --, or without one
 }
 
-func newRenderOptions(f Factory, streams genericiooptions.IOStreams) *renderOptions {
-	o := &renderOptions{factory: f, output: "yaml", dryRun: "none", IOStreams: streams}
+// NewRenderOptions returns the options with their defaults.
+func NewRenderOptions(f Factory, streams genericiooptions.IOStreams) *RenderOptions {
+	o := &RenderOptions{factory: f, streams: streams, output: "yaml", dryRun: dryRunNone}
 	o.createDryRun = o.defaultCreateDryRun
 	return o
 }
 
 func newCmdRender(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	return newRenderCommand(newRenderOptions(f, streams))
+	return newRenderCommand(NewRenderOptions(f, streams))
 }
 
-func newRenderCommand(o *renderOptions) *cobra.Command {
+// newRenderCommand wires the command to prepared options; tests set the
+// options' seams first.
+func newRenderCommand(o *RenderOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "render [flags] [-f task.yaml] [-- COMMAND [ARG...]]",
 		Short: "Print the Pod a task would run, without running it",
@@ -57,48 +68,62 @@ creating anything.`,
   kubectl podtask render --from job/nightly --dry-run=server -- sh -c 'env; ls /data'`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.validate(cmd, args); err != nil {
+			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
-			return o.run(cmd, args)
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmdContext(cmd))
 		},
 	}
 	o.task.addFlags(cmd.Flags())
-	addDAGFlags(cmd, &o.task, o.Out)
+	addDAGFlags(cmd, &o.task, o.streams.Out)
 	cmd.Flags().StringVarP(&o.output, "output", "o", o.output, "Output format: yaml, json, airflow (the task as a KubernetesPodOperator call for a DAG), or task (with --dag: the equivalent task file)")
 	cmd.Flags().StringVar(&o.dryRun, "dry-run", o.dryRun, "none or client: print the rendered pod; server: have the API server check it and print its answer")
-	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = dryRunClient
 	return cmd
 }
 
-func (o *renderOptions) validate(cmd *cobra.Command, args []string) error {
+// Complete keeps the command line; it makes no API call and prints nothing.
+func (o *RenderOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.flags, o.args, o.stray = cmd.Flags(), args, ""
+	if at := cmd.ArgsLenAtDash(); at > 0 || (at < 0 && len(args) > 0) {
+		o.stray = args[0]
+	}
+	o.task.warnOut = o.streams.ErrOut
+	return nil
+}
+
+// Validate checks -o, --dry-run and the arguments before anything is read.
+func (o *RenderOptions) Validate() error {
 	switch o.output {
 	case "yaml", "json", "task":
 	case "airflow":
-		if o.dryRun == "server" {
+		if o.dryRun == dryRunServer {
 			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output airflow prints the task, not the pod: drop --dry-run=server")}
 		}
 	default:
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--output %q: want yaml, json, airflow or task", o.output)}
 	}
 	switch o.dryRun {
-	case "none", "client", "server":
+	case dryRunNone, dryRunClient, dryRunServer:
 	default:
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--dry-run %q: want none, client or server", o.dryRun)}
 	}
-	if cmd.ArgsLenAtDash() > 0 || (cmd.ArgsLenAtDash() < 0 && len(args) > 0) {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("unexpected argument %q: put the container command after --", args[0])}
+	if o.stray != "" {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("unexpected argument %q: put the container command after --", o.stray)}
 	}
 	return nil
 }
 
-func (o *renderOptions) run(cmd *cobra.Command, args []string) error {
-	ctx := cmdContext(cmd)
-	o.task.warnOut = o.ErrOut
+// Run builds the pod (fetching a --from workload), has the server check it
+// with --dry-run=server, and prints it.
+func (o *RenderOptions) Run(ctx context.Context) error {
 	if o.output == "task" {
-		return printDAGTask(ctx, o.Out, &o.task, cmd.Flags(), args)
+		return printDAGTask(ctx, o.streams.Out, &o.task, o.flags, o.args)
 	}
-	pod, _, err := buildPod(ctx, o.factory, &o.task, cmd.Flags(), args)
+	pod, _, err := buildPod(ctx, o.factory, &o.task, o.flags, o.args)
 	if err != nil {
 		return err
 	}
@@ -107,10 +132,10 @@ func (o *renderOptions) run(cmd *cobra.Command, args []string) error {
 		if err != nil {
 			return &ExitError{Code: ExitUsage, Err: err}
 		}
-		_, err = o.Out.Write(py)
+		_, err = o.streams.Out.Write(py)
 		return err
 	}
-	if o.dryRun == "server" {
+	if o.dryRun == dryRunServer {
 		got, err := o.createDryRun(ctx, pod)
 		if err != nil {
 			return &ExitError{Code: ExitAPI, Err: serverRejection(err)}
@@ -118,15 +143,15 @@ func (o *renderOptions) run(cmd *cobra.Command, args []string) error {
 		got.APIVersion, got.Kind = "v1", "Pod"
 		if len(pod.Spec.ImagePullSecrets) > 0 {
 			if c, err := o.factory.CoreV1(); err == nil {
-				warnPullSecrets(ctx, c, pod, o.ErrOut)
+				warnPullSecrets(ctx, c, pod, o.streams.ErrOut)
 			}
 		}
 		pod = got
 	}
-	return printPod(o.Out, o.output, pod)
+	return printPod(o.streams.Out, o.output, pod)
 }
 
-func (o *renderOptions) defaultCreateDryRun(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+func (o *RenderOptions) defaultCreateDryRun(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
 	c, err := o.factory.CoreV1()
 	if err != nil {
 		return nil, err

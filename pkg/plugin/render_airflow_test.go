@@ -20,7 +20,7 @@ func renderWithStderr(t *testing.T, kubeconfig string, args ...string) (string, 
 	streams.Out, streams.ErrOut = &out, &errOut
 	root := &cobra.Command{Use: "podtask", SilenceErrors: true, SilenceUsage: true}
 	flags.AddFlags(root.PersistentFlags())
-	root.AddCommand(newRenderCommand(newRenderOptions(newFactory(flags), streams)))
+	root.AddCommand(newRenderCommand(NewRenderOptions(newFactory(flags), streams)))
 	root.SetArgs(append([]string{"render", "--kubeconfig", kubeconfig}, args...))
 	err := root.Execute()
 	return out.String(), errOut.String(), err

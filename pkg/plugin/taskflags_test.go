@@ -276,7 +276,7 @@ func renderCmd(t *testing.T, kubeconfig string, fake func(context.Context, *core
 	streams.Out, streams.ErrOut = &out, &errOut
 	root := &cobra.Command{Use: "podtask", SilenceErrors: true, SilenceUsage: true}
 	flags.AddFlags(root.PersistentFlags())
-	o := newRenderOptions(newFactory(flags), streams)
+	o := NewRenderOptions(newFactory(flags), streams)
 	if fake != nil {
 		o.createDryRun = fake
 	}

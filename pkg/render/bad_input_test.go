@@ -145,3 +145,12 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// A value that is not a quantity is told by apimachinery's error value, not
+// by its words, and said in the task's own terms.
+func TestNotAQuantityIsToldByTheError(t *testing.T) {
+	_, err := ParsePod("p.yaml", []byte("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    resources:\n      limits:\n        memory: lots\n"))
+	if err == nil || !strings.Contains(err.Error(), "p.yaml:3: spec: holds a value that is not a quantity (e.g. 500m, 1, 256Mi, 2Gi)") {
+		t.Fatalf("error %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	yamlv3 "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	sigsjson "sigs.k8s.io/json"
 )
 
@@ -299,7 +300,7 @@ func decodeStrict(path string, data []byte, v any) error {
 		return located(path, data, p+ne.path, ne.msg)
 	}
 	msg := cleanJSONError(err).Error()
-	if strings.Contains(msg, "quantities must match") {
+	if errors.Is(err, resource.ErrFormatWrong) {
 		msg = "holds a value that is not a quantity (e.g. 500m, 1, 256Mi, 2Gi)"
 	}
 	return located(path, data, field, msg)

@@ -95,7 +95,7 @@ func containerLook(cs launch.ContainerStatus) (string, tone, string) {
 	case "running":
 		return "●", toneInfo, "running"
 	case "waiting":
-		if launch.IsFatalWaiting(cs.Reason) {
+		if launch.WaitingReason(cs.Reason).Bad() {
 			return "✗", toneBad, "waiting"
 		}
 		return "◌", toneWait, "waiting"

@@ -93,7 +93,7 @@ func (it *mapItem) apply(ev launch.Event) {
 		it.waiting, it.fatal = "", false
 		for _, cs := range append(ev.InitContainers, ev.Containers...) {
 			if cs.State == "waiting" && cs.Reason != "" {
-				it.waiting, it.fatal = cs.Reason, launch.IsFatalWaiting(cs.Reason)
+				it.waiting, it.fatal = cs.Reason, launch.WaitingReason(cs.Reason).Bad()
 				break
 			}
 		}

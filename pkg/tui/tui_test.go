@@ -585,3 +585,17 @@ func TestEventReasonShownOnce(t *testing.T) {
 		}
 	}
 }
+
+// The containers panel marks a waiting container as failing by launch's
+// table of waiting reasons, the one the engine fails a start by.
+func TestContainerLookReadsTheWaitingTable(t *testing.T) {
+	for reason, bad := range map[string]bool{
+		"ContainerCreating": false, "SomethingNew": false,
+		"ErrImagePull": true, "PreStartHookError": true, "PostStartHookError": true, "CrashLoopBackOff": true,
+	} {
+		icon, tn, _ := containerLook(launch.ContainerStatus{Name: "base", State: "waiting", Reason: reason})
+		if got := icon == "✗" && tn == toneBad; got != bad || got != launch.WaitingReason(reason).Bad() {
+			t.Errorf("%s: icon %q tone %v, want bad=%v", reason, icon, tn, bad)
+		}
+	}
+}
