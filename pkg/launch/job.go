@@ -83,14 +83,24 @@ type JobResult struct {
 	Deleted bool
 }
 
-// RunJob creates job and cm (the items' config map, owned by the Job;
-// may be nil) and follows the Job to its end. A Job with a config map is
-// created suspended and let go once the config map exists, so that no pod
-// starts without its items. The error is non-nil when the Job could not
-// be created or followed.
+// RunJob creates the Job (see CreateJob) and follows it to its end. The
+// error is non-nil when the Job could not be created or followed.
 func (e *Engine) RunJob(ctx context.Context, job *batchv1.Job, cm *corev1.ConfigMap, jo JobOptions) (*JobResult, error) {
+	created, err := e.CreateJob(ctx, job, cm)
+	if err != nil {
+		return nil, err
+	}
+	return e.followJob(ctx, created, jo, false)
+}
+
+// CreateJob creates job and cm (the items' config map, owned by the Job;
+// may be nil). A Job whose pods mount the config map is created suspended
+// and let go once the config map exists, so that no pod starts without its
+// items.
+func (e *Engine) CreateJob(ctx context.Context, job *batchv1.Job, cm *corev1.ConfigMap) (*batchv1.Job, error) {
 	job = job.DeepCopy()
-	if cm != nil {
+	mounts := render.JobMountsItems(job, cm)
+	if mounts {
 		yes := true
 		job.Spec.Suspend = &yes
 	}
@@ -99,13 +109,13 @@ func (e *Engine) RunJob(ctx context.Context, job *batchv1.Job, cm *corev1.Config
 		return nil, &APIError{Op: "create job", Err: err}
 	}
 	if cm != nil {
-		if err := e.startJobWithItems(ctx, created, cm); err != nil {
+		if err := e.startJobWithItems(ctx, created, cm, mounts); err != nil {
 			// Nothing has run: the Job (and whatever it owns) goes.
 			e.deleteJob(ctx, created, metav1.DeletePropagationBackground)
 			return nil, err
 		}
 	}
-	return e.followJob(ctx, created, jo, false)
+	return created, nil
 }
 
 // AttachJob finds the Job namespace/name and follows it as RunJob would.
@@ -183,8 +193,8 @@ func (e *Engine) createJob(ctx context.Context, job *batchv1.Job) (*batchv1.Job,
 }
 
 // startJobWithItems creates the items' config map, owned by the Job, and
-// lets the suspended Job run.
-func (e *Engine) startJobWithItems(ctx context.Context, job *batchv1.Job, cm *corev1.ConfigMap) error {
+// lets the Job run when it was suspended until then.
+func (e *Engine) startJobWithItems(ctx context.Context, job *batchv1.Job, cm *corev1.ConfigMap, suspended bool) error {
 	cm = cm.DeepCopy()
 	cm.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID}}
 	err := e.retryTransient(ctx, func(ctx context.Context) error {
@@ -198,6 +208,9 @@ func (e *Engine) startJobWithItems(ctx context.Context, job *batchv1.Job, cm *co
 	})
 	if err != nil {
 		return &APIError{Op: "create the job's config map", Err: err}
+	}
+	if !suspended {
+		return nil
 	}
 	patch := []byte(`{"spec":{"suspend":false}}`)
 	err = e.retryTransient(ctx, func(ctx context.Context) error {

@@ -53,7 +53,7 @@ func (f *podFinder) addFlags(cmd *cobra.Command) {
 func newCmdAttach(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &AttachOptions{factory: f, streams: streams, tail: -1}
 	cmd := &cobra.Command{
-		Use:   "attach (POD | --task NAME [--run-id ID] [--latest])",
+		Use:   "attach (POD | job/NAME | --task NAME [--run-id ID] [--latest])",
 		Short: "Pick a task pod up again: logs, completion, XCom, cleanup and exit code, as run would",
 		Long: `Attach finds a task pod that run started (by pod name, or by task name and run id) and
 carries on exactly as run would have: it streams the logs (from the start, or --since/--tail),
@@ -67,6 +67,9 @@ result when the pod used termination-message mode or its sidecar is still runnin
 
   # Find it by task name; the newest run if there are several
   kubectl podtask attach --task hello-world --latest --tail 100
+
+  # Take up a Job of run --as-job again: its logs, then every index's result in order
+  kubectl podtask attach job/job-daily-k3j9x2ab
 
   # Get the shell of an interactive task (run -it, kept or detached) back
   kubectl podtask attach -it sh-k3j9x2ab`,
@@ -166,6 +169,9 @@ func (f *podFinder) resolve(ctx context.Context, e *launch.Engine, namespace str
 
 // Run finds the pod and follows it to the end.
 func (o *AttachOptions) Run(ctx context.Context) error {
+	if name, ok := jobArg(o.args); ok {
+		return o.attachJob(ctx, name) // attachjob.go
+	}
 	engine, err := o.factory.Engine()
 	if err != nil {
 		return err

@@ -80,12 +80,26 @@ func (o *RunOptions) completeEach(ctx context.Context, cmd *cobra.Command, args 
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
+	return o.renderItems(ctx, cmd, args, name, items)
+}
+
+// renderItems renders one pod per item, all of one run.
+func (o *RunOptions) renderItems(ctx context.Context, cmd *cobra.Command, args []string, name string, items []map[string]string) error {
+	f := &o.each
+	usage := func(format string, a ...any) error {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, a...)}
+	}
 	task, ropts, err := prepareTask(ctx, o.factory, &o.task, cmd.Flags(), args)
 	if err != nil {
 		return err
 	}
 	if o.policy, err = o.retry.policy(cmd.Flags(), task); err != nil {
 		return err
+	}
+	if o.job.asJob {
+		if err := o.job.adjustTask(task, o.streams.ErrOut); err != nil {
+			return err
+		}
 	}
 	ropts.RunID = render.NewRunID()
 	f.pods = make([]*corev1.Pod, len(items))

@@ -28,6 +28,7 @@ type RunOptions struct {
 	plan           *launch.Transfers
 	retry          retryFlags
 	each           eachFlags
+	job            jobFlags
 	debugOnFailure bool
 
 	cmd    *cobra.Command
@@ -124,6 +125,7 @@ did not succeed; 130 interrupted.`,
 	o.transfers.addFlags(cmd.Flags())
 	o.retry.addFlags(cmd.Flags())
 	o.each.addFlags(cmd.Flags())
+	o.job.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -137,10 +139,10 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.debugOnFailure && (o.interactive.stdin || o.kubectl.detached()) {
 		return &ExitError{Code: ExitUsage, Err: errors.New("--debug-on-failure opens a shell of its own after the run: drop -i/-t or --detach")}
 	}
-	if err := o.each.validateEachOnly(cmd.Flags()); err != nil {
+	if err := o.each.validateEachOnly(cmd.Flags()); err != nil && !o.job.asJob {
 		return err
 	}
-	return nil
+	return o.job.validate(o, cmd.Flags())
 }
 
 // Validate checks the output flags, including that --xcom-out can be
@@ -151,6 +153,9 @@ func (o *RunOptions) Validate() error { return o.follow.validate() }
 // follows it to the end.
 func (o *RunOptions) Run(ctx context.Context) error {
 	o.task.warnOut = o.streams.ErrOut
+	if o.job.asJob {
+		return o.runJob(ctx)
+	}
 	if o.each.items != "" {
 		if err := o.completeEach(ctx, o.cmd, o.args); err != nil {
 			return err

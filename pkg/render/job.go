@@ -119,6 +119,36 @@ const (
 	AnnotationJobItems = "podtask.dev/job-items"
 )
 
+// MaxInlineItems is the largest script of every index's command that the
+// base container's command carries itself (a case on JOB_COMPLETION_INDEX);
+// beyond it each index's file is in the config map, mounted.
+const MaxInlineItems = 32 << 10
+
+// inlineScript is one sh case over JOB_COMPLETION_INDEX of every index's file.
+func inlineScript(files []string) string {
+	var b strings.Builder
+	b.WriteString(`case "$JOB_COMPLETION_INDEX" in` + "\n")
+	for i, f := range files {
+		b.WriteString(strconv.Itoa(i) + ")\n" + f + ";;\n")
+	}
+	b.WriteString(`*) echo "podtask: no item for index $JOB_COMPLETION_INDEX" >&2; exit 64;;` + "\nesac\n")
+	return b.String()
+}
+
+// JobMountsItems says whether the Job's pods mount the config map cm, which
+// must then exist before they start.
+func JobMountsItems(job *batchv1.Job, cm *corev1.ConfigMap) bool {
+	if cm == nil {
+		return false
+	}
+	for _, v := range job.Spec.Template.Spec.Volumes {
+		if v.ConfigMap != nil && v.ConfigMap.Name == cm.Name {
+			return true
+		}
+	}
+	return false
+}
+
 // JobInput is what BuildJob makes a Job of.
 type JobInput struct {
 	// Pods are the task's rendered pods: one per item (render.SetMapIndex'd),
@@ -141,12 +171,13 @@ type JobInput struct {
 	Fields JobFields
 }
 
-// BuildJob builds the Job of in and, when the items differ or there are
-// params to keep, its config map (named as the Job; the caller makes the
-// Job its owner). Items may differ only in the base container's command,
-// arguments and environment values: the index's file in the config map
-// exports those values and runs that command with the image's sh, picked by
-// JOB_COMPLETION_INDEX.
+// BuildJob builds the Job of in and, when there are items, its config map
+// (named as the Job; the caller makes the Job its owner), which keeps the
+// items' params for attach. Items may differ only in the base container's
+// command, arguments and environment values: each index has a small sh
+// file that exports those values and runs that command with the image's sh,
+// picked by JOB_COMPLETION_INDEX; the files are in the base container's
+// command (up to MaxInlineItems) or else in the config map, mounted.
 func BuildJob(in JobInput) (*batchv1.Job, *corev1.ConfigMap, error) {
 	if len(in.Pods) == 0 {
 		return nil, nil, fieldErr("", "no pod to make a Job of")
@@ -201,21 +232,27 @@ func BuildJob(in JobInput) (*batchv1.Job, *corev1.ConfigMap, error) {
 		cm.Data[JobParamsKey] = string(b)
 	}
 	if variants != nil {
-		for i, v := range variants {
-			cm.Data[strconv.Itoa(i)] = v
-		}
 		c := findContainer(tpl.Spec.Containers, base)
-		c.Command = []string{"/bin/sh", "-c", `. "` + JobItemsPath + `/$JOB_COMPLETION_INDEX"`}
 		c.Args = nil
 		c.Env = slices.DeleteFunc(c.Env, func(e corev1.EnvVar) bool { return variesEnv[e.Name] })
-		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: JobItemsVolume, MountPath: JobItemsPath, ReadOnly: true})
-		for _, v := range tpl.Spec.Volumes {
-			if v.Name == JobItemsVolume {
-				return nil, nil, fieldErr("volumes", "a volume is named %q, which a Job's items need; rename it", JobItemsVolume)
+		if script := inlineScript(variants); len(script) <= MaxInlineItems {
+			// Small enough to travel in the command itself: no volume,
+			// nothing for the kubelet to fetch before the pod starts.
+			c.Command = []string{"/bin/sh", "-c", script}
+		} else {
+			for i, v := range variants {
+				cm.Data[strconv.Itoa(i)] = v
 			}
+			c.Command = []string{"/bin/sh", "-c", `. "` + JobItemsPath + `/$JOB_COMPLETION_INDEX"`}
+			c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: JobItemsVolume, MountPath: JobItemsPath, ReadOnly: true})
+			for _, v := range tpl.Spec.Volumes {
+				if v.Name == JobItemsVolume {
+					return nil, nil, fieldErr("volumes", "a volume is named %q, which a Job's items need; rename it", JobItemsVolume)
+				}
+			}
+			tpl.Spec.Volumes = append(tpl.Spec.Volumes, corev1.Volume{Name: JobItemsVolume, VolumeSource: corev1.VolumeSource{
+				ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}})
 		}
-		tpl.Spec.Volumes = append(tpl.Spec.Volumes, corev1.Volume{Name: JobItemsVolume, VolumeSource: corev1.VolumeSource{
-			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}})
 	}
 	tpl.Spec.RestartPolicy = corev1.RestartPolicyNever
 

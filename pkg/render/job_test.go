@@ -63,26 +63,38 @@ func TestBuildJobIndexedItems(t *testing.T) {
 		t.Fatalf("annotations %v, restart policy %s", job.Annotations, s.Template.Spec.RestartPolicy)
 	}
 	base := s.Template.Spec.Containers[0]
-	if base.Command[0] != "/bin/sh" || base.Args != nil || base.TerminationMessagePath != XComResultPath {
+	want := "1)\n# item 1\nexport DAY='tue'\nexec 'sh' '-c' 'echo tue; echo it'\\''s'\n;;\n"
+	if base.Command[0] != "/bin/sh" || !strings.Contains(base.Command[2], want) || base.Args != nil || base.TerminationMessagePath != XComResultPath {
 		t.Fatalf("base container: %+v", base)
 	}
 	if len(base.Env) != 1 || base.Env[0].Name != "FIXED" {
 		t.Fatalf("env left in the template: %v", base.Env)
 	}
-	want := "# item 1\nexport DAY='tue'\nexec 'sh' '-c' 'echo tue; echo it'\\''s'\n"
-	if cm.Data["1"] != want {
-		t.Fatalf("index 1's file:\n%s\nwant:\n%s", cm.Data["1"], want)
+	if len(cm.Data) != 1 || JobMountsItems(job, cm) {
+		t.Fatalf("small items are not inline: %v", cm.Data)
 	}
 	var params []map[string]string
 	if err := json.Unmarshal([]byte(cm.Data[JobParamsKey]), &params); err != nil || len(params) != 3 || params[2]["day"] != "wed" {
 		t.Fatalf("params: %v %v", params, err)
 	}
-	var mounted bool
-	for _, v := range s.Template.Spec.Volumes {
-		mounted = mounted || v.ConfigMap != nil && v.ConfigMap.Name == cm.Name
+}
+
+func TestBuildJobManyItemsGoInTheConfigMap(t *testing.T) {
+	task := &Task{Name: "many", Image: "busybox:1.35", Cmds: []string{"sh", "-c"}, Arguments: []string{strings.Repeat("x", 200) + " {{ .params.i }}"}}
+	var items []map[string]string
+	for i := range 200 {
+		items = append(items, map[string]string{"i": strings.Repeat("y", i%7) + "z"})
 	}
-	if !mounted {
-		t.Fatal("the config map is not mounted")
+	job, cm, err := BuildJob(JobInput{Pods: itemPods(t, task, items), Params: items, Items: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := job.Spec.Template.Spec.Containers[0]
+	if !JobMountsItems(job, cm) || len(cm.Data) != 201 || !strings.Contains(base.Command[2], JobItemsPath) {
+		t.Fatalf("command %q, %d keys", base.Command, len(cm.Data))
+	}
+	if !strings.HasSuffix(cm.Data["199"], " 'sh' '-c' '"+strings.Repeat("x", 200)+" yyyz'\n") {
+		t.Fatalf("index 199: %q", cm.Data["199"])
 	}
 }
 
