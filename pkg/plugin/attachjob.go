@@ -20,11 +20,10 @@ import (
 // jobArg is the Job's name when the argument is job/NAME.
 func jobArg(args []string) (string, bool) {
 	if len(args) == 1 {
-		if name, ok := strings.CutPrefix(args[0], "job/"); ok {
-			return name, true
-		}
-		if name, ok := strings.CutPrefix(args[0], "jobs/"); ok {
-			return name, true
+		for _, prefix := range []string{"job/", "jobs/", "job.batch/", "jobs.batch/"} {
+			if name, ok := strings.CutPrefix(args[0], prefix); ok {
+				return name, true
+			}
 		}
 	}
 	return "", false

@@ -97,7 +97,7 @@ func (o *RunOptions) renderItems(ctx context.Context, cmd *cobra.Command, args [
 		return err
 	}
 	if o.job.asJob {
-		if err := o.job.adjustTask(task, o.streams.ErrOut); err != nil {
+		if err := o.job.adjustTask(task, cmd.Flags(), o.streams.ErrOut); err != nil {
 			return err
 		}
 	}

@@ -64,16 +64,18 @@ func (j *jobFlags) validate(o *RunOptions, fs *pflag.FlagSet) error {
 
 // adjustTask makes the task one a Job can run: XCom through the termination
 // message (a sidecar would keep each pod running, and the Job with it).
-func (j *jobFlags) adjustTask(t *render.Task, warn io.Writer) error {
+// A sidecar asked for by --xcom-mode sidecar is refused; one that --xcom,
+// --xcom-out or the task file chose becomes termination-message, with a note.
+func (j *jobFlags) adjustTask(t *render.Task, fs *pflag.FlagSet, warn io.Writer) error {
 	usage := func(format string, a ...any) error {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, a...)}
 	}
 	switch {
 	case len(t.Files) > 0 || len(t.Artifacts) > 0:
 		return usage("files and artifacts need the plugin beside each pod, which a Job outlives: drop them from the task, or run without --as-job")
-	case t.XCom == render.XComSidecar:
-		return usage("xcom_mode sidecar keeps each pod running until the plugin reads it, and so the Job: use --xcom-mode termination-message (at most 4096 bytes per index)")
-	case t.XCom == render.XComNone && t.DoXComPush != nil && *t.DoXComPush:
+	case t.XCom == render.XComSidecar && fs.Changed("xcom-mode"):
+		return usage("--xcom-mode sidecar keeps each pod running until the plugin reads it, and so the Job: use --xcom-mode termination-message (at most 4096 bytes per index)")
+	case t.XCom == render.XComSidecar || t.XCom == render.XComNone && t.DoXComPush != nil && *t.DoXComPush:
 		t.XCom = render.XComTerminationMessage
 		fmt.Fprintln(warn, "podtask: note: --as-job reads each index's XCom result from its termination message (at most 4096 bytes)")
 	}

@@ -48,6 +48,10 @@ var PodtaskRules = []rbacv1.PolicyRule{
 	// render/run --from
 	{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: []string{"get"}},
 	{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get"}},
+	// run --as-job, attach job/NAME: the Job created, followed, let go and deleted (get is --from's row)
+	{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"create", "list", "watch", "patch", "delete"}},
+	// run --as-job: the config map of a Job's items; attach job/NAME reads their params
+	{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create", "get"}},
 }
 
 // ServiceAccountKubeconfig creates (or reuses) ServiceAccount name in
