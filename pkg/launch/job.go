@@ -580,8 +580,11 @@ func (e *Engine) jobItems(job *batchv1.Job, byIndex [][]*jobTry, out *JobResult,
 				end = e.now()
 			}
 			items[i].Duration = end.Sub(start)
-			if out.Left && t.res.Outcome == OutcomeInterrupted {
+			switch {
+			case out.Left && t.res.Outcome == OutcomeInterrupted:
 				t.res.Message = "left running: the job goes on"
+			case startErr != nil && t.res.Outcome == OutcomeInterrupted:
+				t.res.Outcome, t.res.Reason, t.res.Message = OutcomeSkipped, "Stopped", "stopped: a pod of the job cannot start"
 			}
 			continue
 		}

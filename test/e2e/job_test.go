@@ -216,3 +216,31 @@ func TestJobBadInputCreatesNothing(t *testing.T) {
 		t.Fatalf("%d objects of the task exist", n)
 	}
 }
+
+// TestJobImagePullFailsFast: a Job whose pods cannot pull their image ends
+// the run with exit 75 after the image pull grace and is deleted (its pods
+// would wait for ever); the other indexes are skipped.
+func TestJobImagePullFailsFast(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	task := e2eutil.UniqueName("jobpull")
+	_, errOut, code := e2eutil.RunPlugin(t, ctx, "", "run", "--name", task, "--image", "127.0.0.1:1/missing:1.0",
+		"--image-pull-grace", "3s", "--each", itemsFile(t, 3), "--as-job", "--", "true")
+	m := jobCreatedLine.FindStringSubmatch(errOut)
+	if m == nil {
+		t.Fatalf("no job created:\n%s", errOut)
+	}
+	cleanupJob(t, m[1])
+	if code != 75 || !strings.Contains(errOut, "job/"+m[1]+" deleted (delete_pod)") || !strings.Contains(errOut, "ErrImagePull") {
+		t.Fatalf("exit %d, want 75 and the job deleted:\n%s", code, errOut)
+	}
+	for {
+		if _, err := batchClient(t).Jobs("default").Get(ctx, m[1], metav1.GetOptions{}); err != nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the job is still there")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
