@@ -78,7 +78,7 @@ func (o *AttachOptions) attachJob(ctx context.Context, name string) error {
 	}
 	o.follow.apply(&opts)
 	jr := jobReport{streams: o.streams, flags: &o.follow, params: params, items: items > 0}
-	return jr.run(ctx, 1, job.Spec.Completions, launch.JobOptions{Options: opts, Propagation: metav1.DeletePropagationForeground},
+	return jr.run(ctx, 1, job.Spec.Completions, launch.JobOptions{Options: opts, Propagation: metav1.DeletionPropagation(job.Annotations[render.AnnotationJobPropagation])},
 		func(ctx context.Context, jo launch.JobOptions) (*launch.JobResult, error) {
 			return engine.AttachJob(ctx, o.namespace, name, jo)
 		})

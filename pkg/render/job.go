@@ -117,6 +117,9 @@ const (
 	JobParamsKey = "params.json"
 	// AnnotationJobItems on a Job is the number of its items (0 without).
 	AnnotationJobItems = "podtask.dev/job-items"
+	// AnnotationJobPropagation on a Job is its on_kill_propagation_policy,
+	// when given: how attach deletes it too.
+	AnnotationJobPropagation = "podtask.dev/job-propagation"
 )
 
 // MaxInlineItems is the largest script of every index's command that the
@@ -265,6 +268,9 @@ func BuildJob(in JobInput) (*batchv1.Job, *corev1.ConfigMap, error) {
 		items = int(n)
 	}
 	annotations[AnnotationJobItems] = strconv.Itoa(items)
+	if f.OnKillPropagationPolicy != "" {
+		annotations[AnnotationJobPropagation] = f.OnKillPropagationPolicy
+	}
 	par := in.Parallelism
 	if par <= 0 || par > completions {
 		par = completions

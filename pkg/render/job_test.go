@@ -39,7 +39,7 @@ func TestBuildJobIndexedItems(t *testing.T) {
 	pods := itemPods(t, task, items)
 	ttl := int32(600)
 	job, cm, err := BuildJob(JobInput{Pods: pods, Params: items, Items: true, Parallelism: 2, Retries: 3,
-		BaseContainer: "base", Fields: JobFields{TTLSecondsAfterFinished: &ttl}})
+		BaseContainer: "base", Fields: JobFields{TTLSecondsAfterFinished: &ttl, OnKillPropagationPolicy: "Background"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestBuildJobIndexedItems(t *testing.T) {
 	if _, ok := s.Template.Labels[LabelMapIndex]; ok {
 		t.Fatal("the template keeps a map index")
 	}
-	if job.Annotations[AnnotationJobItems] != "3" || s.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+	if job.Annotations[AnnotationJobItems] != "3" || job.Annotations[AnnotationJobPropagation] != "Background" || s.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
 		t.Fatalf("annotations %v, restart policy %s", job.Annotations, s.Template.Spec.RestartPolicy)
 	}
 	base := s.Template.Spec.Containers[0]
