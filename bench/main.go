@@ -97,6 +97,7 @@ func (b *bench) main(out string) error {
 		{"P8 render --dag", b.p8DAG},
 		{"P9 mapped run", b.p9Mapped},
 		{"P10 files in and out", b.p10Files},
+		{"P11 Job", b.p11Job},
 	}
 	for _, s := range steps {
 		if b.only != "" && !strings.Contains(","+b.only+",", ","+strings.SplitN(s.name, " ", 2)[0]+",") &&

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+	batchv1client "k8s.io/client-go/kubernetes/typed/batch/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/utils/clock"
 )
@@ -21,6 +22,8 @@ import (
 type Engine struct {
 	// Client is the typed core/v1 client the engine talks to.
 	Client corev1client.CoreV1Interface
+	// Batch is the batch/v1 client of run --as-job's Jobs (job.go).
+	Batch batchv1client.BatchV1Interface
 	// Logs is the client log streams are read with; Client when nil.
 	Logs corev1client.CoreV1Interface
 	// Exec runs a command in a container (XCom read, sidecar stop).

@@ -28,17 +28,30 @@ type podSet struct {
 	boxes  map[string]*podMailbox      // subscribers' mailboxes
 	events map[string]func(*KubeEvent) // subscribers' event handlers
 	clock  clock.Clock                 // the engine's
+
+	// onNew, when set, is told of every pod the first time the watch sees
+	// it (a Job's pods, made by its controller); synced says whether the
+	// pod watch has delivered its first list.
+	onNew  func(*corev1.Pod)
+	seen   map[string]bool
+	synced func() bool
 }
 
 // startPodSet starts the two watches of the pods selected by selector in
 // namespace; they run until ctx ends. onErr is told of a failing watch
 // ("pod" or "events") and of its recovery (nil).
 func (e *Engine) startPodSet(ctx context.Context, namespace, selector string, onErr func(what string, err error)) *podSet {
+	return e.startPodSetWith(ctx, namespace, selector, onErr, nil)
+}
+
+// startPodSetWith is startPodSet that also tells onNew of every pod the
+// first time it is seen.
+func (e *Engine) startPodSetWith(ctx context.Context, namespace, selector string, onErr func(what string, err error), onNew func(*corev1.Pod)) *podSet {
 	s := &podSet{latest: map[string]*corev1.Pod{}, gone: map[string]chan struct{}{},
-		boxes: map[string]*podMailbox{}, events: map[string]func(*KubeEvent){}, clock: e.timers()}
+		boxes: map[string]*podMailbox{}, events: map[string]func(*KubeEvent){}, clock: e.timers(), onNew: onNew, seen: map[string]bool{}}
 	pods := e.Client.Pods(namespace)
 	report := func(what string) func(error) { return func(err error) { onErr(what, err) } }
-	go e.informSelected(ctx, metav1.ListOptions{LabelSelector: selector}, &corev1.Pod{},
+	podCtrl := e.selectedInformer(metav1.ListOptions{LabelSelector: selector}, &corev1.Pod{},
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return pods.List(ctx, o) },
 		pods.Watch,
 		cache.ResourceEventHandlerFuncs{
@@ -46,6 +59,8 @@ func (e *Engine) startPodSet(ctx context.Context, namespace, selector string, on
 			UpdateFunc: func(_, obj any) { s.podChanged(obj, false) },
 			DeleteFunc: func(obj any) { s.podChanged(obj, true) },
 		}, report("pod"))
+	s.synced = podCtrl.HasSynced
+	go podCtrl.RunWithContext(ctx)
 	events := e.Client.Events(namespace)
 	send := func(obj any) {
 		if ev, ok := obj.(*corev1.Event); ok {
@@ -74,6 +89,10 @@ func (s *podSet) podChanged(obj any, deleted bool) {
 		return
 	}
 	s.mu.Lock()
+	isNew := !deleted && !s.seen[p.Name]
+	if isNew && s.onNew != nil {
+		s.seen[p.Name] = true
+	}
 	if deleted {
 		delete(s.latest, p.Name)
 		if ch := s.gone[p.Name]; ch != nil && ch != closedChan {
@@ -88,6 +107,12 @@ func (s *podSet) podChanged(obj any, deleted bool) {
 	}
 	box := s.boxes[p.Name]
 	s.mu.Unlock()
+	if isNew && s.onNew != nil {
+		s.onNew(p)
+		s.mu.Lock()
+		box = s.boxes[p.Name]
+		s.mu.Unlock()
+	}
 	if box != nil {
 		box.put(p, deleted)
 	}
@@ -157,6 +182,14 @@ func (e *Engine) informSelected(ctx context.Context, sel metav1.ListOptions, obj
 	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
 	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
 	handler cache.ResourceEventHandler, onErr func(error)) {
+	e.selectedInformer(sel, obj, list, watchFn, handler, onErr).RunWithContext(ctx)
+}
+
+// selectedInformer is informSelected's informer, not started.
+func (e *Engine) selectedInformer(sel metav1.ListOptions, obj runtime.Object,
+	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
+	handler cache.ResourceEventHandler, onErr func(error)) cache.Controller {
 	restrict := func(o *metav1.ListOptions) {
 		o.LabelSelector, o.FieldSelector = sel.LabelSelector, sel.FieldSelector
 	}
@@ -179,7 +212,7 @@ func (e *Engine) informSelected(ctx context.Context, sel metav1.ListOptions, obj
 		ObjectType:    obj,
 		Handler:       handler,
 	})
-	ctrl.RunWithContext(ctx)
+	return ctrl
 }
 
 // startWatches follows the tracker's pod: through the run's pod set when it

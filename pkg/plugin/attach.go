@@ -53,7 +53,7 @@ func (f *podFinder) addFlags(cmd *cobra.Command) {
 func newCmdAttach(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &AttachOptions{factory: f, streams: streams, tail: -1}
 	cmd := &cobra.Command{
-		Use:   "attach (POD | --task NAME [--run-id ID] [--latest] | --run-id ID)",
+		Use:   "attach (POD | job/NAME | --task NAME [--run-id ID] [--latest] | --run-id ID)",
 		Short: "Pick a task pod up again: logs, completion, XCom, cleanup and exit code, as run would",
 		Long: `Attach finds a task pod that run started (by pod name, or by task name and run id) and
 carries on exactly as run would have: it streams the logs (from the start, or --since/--tail),
@@ -75,6 +75,9 @@ the others are created, and the summary, --xcom-out and -o json cover every item
   # Take a whole mapped run (run --each) up again: follow what runs, start
   # the items that never started, print the summary of all of them
   kubectl podtask attach --run-id 20261202t101500-k3j9x2
+
+  # Take up a Job of run --as-job again: its logs, then every index's result in order
+  kubectl podtask attach job/job-daily-k3j9x2ab
 
   # Get the shell of an interactive task (run -it, kept or detached) back
   kubectl podtask attach -it sh-k3j9x2ab`,
@@ -186,6 +189,9 @@ func (f *podFinder) resolve(ctx context.Context, e *launch.Engine, namespace str
 
 // Run finds the pod and follows it to the end.
 func (o *AttachOptions) Run(ctx context.Context) error {
+	if name, ok := jobArg(o.args); ok {
+		return o.attachJob(ctx, name) // attachjob.go
+	}
 	engine, err := o.factory.Engine()
 	if err != nil {
 		return err

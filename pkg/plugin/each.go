@@ -78,12 +78,26 @@ func (o *RunOptions) completeEach(ctx context.Context, cmd *cobra.Command, args 
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
+	return o.renderItems(ctx, cmd, args, name, items)
+}
+
+// renderItems renders one pod per item, all of one run.
+func (o *RunOptions) renderItems(ctx context.Context, cmd *cobra.Command, args []string, name string, items []map[string]string) error {
+	f := &o.each
+	usage := func(format string, a ...any) error {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, a...)}
+	}
 	task, ropts, err := prepareTask(ctx, o.factory, &o.task, cmd.Flags(), args)
 	if err != nil {
 		return err
 	}
 	if o.policy, err = o.retry.policy(cmd.Flags(), task); err != nil {
 		return err
+	}
+	if o.job.asJob {
+		if err := o.job.adjustTask(task, cmd.Flags(), o.streams.ErrOut); err != nil {
+			return err
+		}
 	}
 	ropts.RunID = render.NewRunID()
 	f.pods = make([]*corev1.Pod, len(items))
@@ -246,31 +260,49 @@ func (m *mappedFollow) run(ctx context.Context, start mappedStart) error {
 			m.runID, done, len(out), m.runID, m.namespace)
 	}
 
-	if m.follow.xcomOut != "" {
-		xs := make([]json.RawMessage, len(out))
-		for i, r := range out {
-			xs[i] = r.XCom
-		}
-		b, _ := json.Marshal(xs)
-		if m.follow.xcomOut == "-" {
-			fmt.Fprintln(m.streams.Out, string(b))
-		} else if werr := os.WriteFile(m.follow.xcomOut, append(b, '\n'), 0o644); werr != nil {
-			return &ExitError{Code: ExitXCom, Err: fmt.Errorf("--xcom-out: %w", werr)}
-		}
-	}
-	switch m.follow.output {
-	case "json":
-		b, _ := json.MarshalIndent(out, "", "  ")
-		fmt.Fprintln(m.streams.Out, string(b))
-	case "yaml":
-		b, _ := yaml.Marshal(out)
-		fmt.Fprint(m.streams.Out, string(b))
+	if err := writeEachResults(m.streams, m.follow, out, true); err != nil {
+		return err
 	}
 	if ctx.Err() != nil {
 		return &ExitError{Code: ExitInterrupted}
 	}
 	if failed > 0 {
 		return &ExitError{Code: ExitItemsFailed, Err: fmt.Errorf("%d of %d items did not succeed (each item's code is in -o json)", failed, len(out))}
+	}
+	return nil
+}
+
+// writeEachResults writes the items' results where the flags say:
+// --xcom-out (an array in item order; with list false, the one item's raw
+// XCom or null) and -o json|yaml.
+func writeEachResults(streams genericiooptions.IOStreams, flags *followFlags, out []eachResult, list bool) error {
+	if flags.xcomOut != "" {
+		var b []byte
+		switch {
+		case list:
+			xs := make([]json.RawMessage, len(out))
+			for i, r := range out {
+				xs[i] = r.XCom
+			}
+			b, _ = json.Marshal(xs)
+		case len(out) > 0 && out[0].XCom != nil:
+			b = out[0].XCom
+		default:
+			b = []byte("null")
+		}
+		if flags.xcomOut == "-" {
+			fmt.Fprintln(streams.Out, string(b))
+		} else if werr := os.WriteFile(flags.xcomOut, append(b, '\n'), 0o644); werr != nil {
+			return &ExitError{Code: ExitXCom, Err: fmt.Errorf("--xcom-out: %w", werr)}
+		}
+	}
+	switch flags.output {
+	case "json":
+		b, _ := json.MarshalIndent(out, "", "  ")
+		fmt.Fprintln(streams.Out, string(b))
+	case "yaml":
+		b, _ := yaml.Marshal(out)
+		fmt.Fprint(streams.Out, string(b))
 	}
 	return nil
 }

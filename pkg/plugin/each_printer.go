@@ -64,7 +64,11 @@ func (p *eachPrinter) handle(i int, ev launch.Event) {
 			p.say(i, "try %d of %d: pod/%s", ev.Try, ev.Tries, ev.Pod)
 		}
 	case *launch.Retrying:
-		p.sayAlways(i, "try %d of %d failed (%s): retrying in %s", ev.Try, ev.Tries, oneLine(strings.TrimSpace(ev.Reason+" "+ev.Message)), ev.Delay)
+		when := "retrying in " + ev.Delay.String()
+		if ev.Delay < 0 {
+			when = "the Job controller retries it"
+		}
+		p.sayAlways(i, "try %d of %d failed (%s): %s", ev.Try, ev.Tries, oneLine(strings.TrimSpace(ev.Reason+" "+ev.Message)), when)
 	case *launch.KubeEvent:
 		if ev.Type == launch.EventWarning {
 			p.sayAlways(i, "event: %s %s: %s", ev.Type, ev.Reason, oneLine(ev.Message))

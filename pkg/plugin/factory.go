@@ -161,6 +161,9 @@ func (f *clientFactory) Engine() (*launch.Engine, error) {
 	defer f.mu.Unlock()
 	if f.engine == nil {
 		f.engine = &launch.Engine{Client: core, Exec: &launch.RemoteExecutor{Config: cfg, Client: core.RESTClient()}}
+		if batch, err := batchv1client.NewForConfig(cfg); err == nil {
+			f.engine.Batch = batch
+		}
 	}
 	return f.engine, nil
 }

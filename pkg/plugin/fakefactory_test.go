@@ -65,7 +65,7 @@ func (f *fakeFactory) ServerVersion() (*apiversion.Info, error) {
 	return f.cs.Discovery().ServerVersion()
 }
 func (f *fakeFactory) Engine() (*launch.Engine, error) {
-	return &launch.Engine{Client: fakeCore{f.cs.CoreV1()}, Exec: f.exec}, nil
+	return &launch.Engine{Client: fakeCore{f.cs.CoreV1()}, Batch: f.cs.BatchV1(), Exec: f.exec}, nil
 }
 
 // fakeExec answers the XCom sidecar's read and stop commands.

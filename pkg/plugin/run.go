@@ -28,6 +28,7 @@ type RunOptions struct {
 	plan           *launch.Transfers
 	retry          retryFlags
 	each           eachFlags
+	job            jobFlags
 	debugOnFailure bool
 
 	cmd    *cobra.Command
@@ -76,6 +77,11 @@ Mapped runs: --each ITEMS (JSON Lines or CSV with a header row, '-' for stdin) r
 per item, its params set as --param would, at most --parallelism pods at once; log lines are
 prefixed with [item]; a summary table ends the run; --xcom-out writes a JSON array in item order.
 
+Jobs: --as-job runs the task as one batch/v1 Job (Indexed with --each, one index per item) that
+the Job controller keeps going: it is followed and reported as --each is, each index's XCom read
+from its termination message; Ctrl-C leaves the Job running, and 'kubectl podtask attach job/NAME'
+takes it up again and prints every result in index order.
+
 Exit codes: the base container's exit code; 64 bad input; 69 API error; 75 the pod never
 started; 74 files or artifacts could not be copied; 76 XCom could not be read; 123 (--each) an item
 did not succeed; 130 interrupted.`,
@@ -99,6 +105,9 @@ did not succeed; 130 interrupted.`,
 
   # One pod per line of items.jsonl, ten at once, the XCom results as one JSON array
   kubectl podtask run -f task.yaml --each items.jsonl --parallelism 10 --xcom-out results.json
+
+  # The same batch as one Indexed Job that outlives the terminal; attach job/NAME later
+  kubectl podtask run -f task.yaml --each items.jsonl --parallelism 10 --as-job --xcom-out results.json
 
   # Debug a failing CronJob: run its pod once, watched, with another command
   kubectl podtask run --from cronjob/nightly -- sh -c 'env; ls /data'
@@ -124,6 +133,7 @@ did not succeed; 130 interrupted.`,
 	o.transfers.addFlags(cmd.Flags())
 	o.retry.addFlags(cmd.Flags())
 	o.each.addFlags(cmd.Flags())
+	o.job.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -137,10 +147,10 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.debugOnFailure && (o.interactive.stdin || o.kubectl.detached()) {
 		return &ExitError{Code: ExitUsage, Err: errors.New("--debug-on-failure opens a shell of its own after the run: drop -i/-t or --detach")}
 	}
-	if err := o.each.validateEachOnly(cmd.Flags()); err != nil {
+	if err := o.each.validateEachOnly(cmd.Flags()); err != nil && !o.job.asJob {
 		return err
 	}
-	return nil
+	return o.job.validate(o, cmd.Flags())
 }
 
 // Validate checks the output flags, including that --xcom-out can be
@@ -151,6 +161,9 @@ func (o *RunOptions) Validate() error { return o.follow.validate() }
 // follows it to the end.
 func (o *RunOptions) Run(ctx context.Context) error {
 	o.task.warnOut = o.streams.ErrOut
+	if o.job.asJob {
+		return o.runJob(ctx)
+	}
 	if o.each.items != "" {
 		if err := o.completeEach(ctx, o.cmd, o.args); err != nil {
 			return err

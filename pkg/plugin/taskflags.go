@@ -53,6 +53,9 @@ type taskFlags struct {
 	fromTemplate *corev1.PodTemplateSpec // the --from workload's pod template, once buildPod fetched it
 	warnOut      io.Writer               // where render's warnings go; os.Stderr when nil
 	rendered     *render.Result          // what the last buildPod rendered
+	// refuseJobFields: run without --as-job refuses a task file's
+	// KubernetesJobOperator fields, which only a Job can honour.
+	refuseJobFields bool
 }
 
 func (o *taskFlags) addFlags(fs *pflag.FlagSet) {
@@ -351,6 +354,9 @@ func prepareTask(ctx context.Context, f Factory, tf *taskFlags, fs *pflag.FlagSe
 	task, err := tf.toTask(fs, args)
 	if err != nil {
 		return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: err}
+	}
+	if name := task.JobFields.Given(); name != "" && tf.refuseJobFields {
+		return nil, render.Options{}, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s is a KubernetesJobOperator parameter, which only a Job honours: run with --as-job, or drop it", name)}
 	}
 	if tf.xcomWanted && task.XCom == render.XComNone {
 		if task.DoXComPush != nil && !*task.DoXComPush {

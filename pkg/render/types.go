@@ -149,6 +149,9 @@ type Task struct {
 	RetryExponentialBackoff bool   `json:"retry_exponential_backoff,omitempty"`
 	MaxRetryDelay           *Delay `json:"max_retry_delay,omitempty"`
 
+	// KubernetesJobOperator's parameters, for run --as-job (job.go).
+	JobFields
+
 	// Durations; in a task file they are *_seconds fields.
 	ScheduleTimeout time.Duration `json:"-"`
 	StartupTimeout  time.Duration `json:"-"`

@@ -42,7 +42,7 @@ var PodtaskRules = []rbacv1.PolicyRule{
 	// run -i/-it, attach -i/-it
 	{APIGroups: []string{""}, Resources: []string{"pods/attach"}, Verbs: []string{"create", "get"}},
 	{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"list", "watch"}},
-	// run --each: the run's record, for attach --run-id
+	// run --each: the run's record (attach --run-id); run --as-job: the config map of a Job's items
 	{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create", "get", "update", "delete"}},
 	// create-pull-secret
 	{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create", "get", "update"}},
@@ -50,6 +50,8 @@ var PodtaskRules = []rbacv1.PolicyRule{
 	// render/run --from
 	{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: []string{"get"}},
 	{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get"}},
+	// run --as-job, attach job/NAME: the Job created, followed, let go and deleted (get is --from's row)
+	{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"create", "list", "watch", "patch", "delete"}},
 }
 
 // ServiceAccountKubeconfig creates (or reuses) ServiceAccount name in
