@@ -101,7 +101,7 @@ func (o *RunOptions) runMappedScreen(ctx context.Context, cancel context.CancelC
 		prog.Send(tui.MapDone{Results: res, Err: err, Interrupted: ctx.Err() != nil}) // a no-op once the screen has gone
 	}()
 
-	_, uiErr := prog.Run()
+	_, uiErr := runScreen(prog)
 	if uiErr != nil {
 		// The screen failed (no terminal after all, a panic): stop the run,
 		// every pod with its on-finish action, rather than leave it unwatched.

@@ -1,6 +1,7 @@
 // Signals during run and attach: the first SIGINT/SIGTERM stops the task
 // (the engine cleans up); the second leaves at once, but not before what is
-// buffered for the terminal and --log-file is written out.
+// buffered for the terminal and --log-file is written out, and a screen up
+// gives the terminal back.
 
 package plugin
 
@@ -28,6 +29,7 @@ func (h *signalHandler) signal() {
 		return
 	}
 	h.flush()
+	restoreScreen()
 	h.exit(ExitInterrupted)
 }
 

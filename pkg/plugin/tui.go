@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -60,7 +61,7 @@ func runWithTUI(ctx context.Context, streams genericiooptions.IOStreams, opts tu
 		p.Send(tui.Done{Result: res, Err: err}) // a no-op once the screen has gone
 	}()
 
-	_, uiErr := p.Run()
+	_, uiErr := runScreen(p)
 	// The alternate screen is gone: leave the outcome in the scrollback.
 	if line := m.Summary(); line != "" {
 		fmt.Fprintln(streams.ErrOut, line)
@@ -95,6 +96,39 @@ func limitTUIMemory(limit int64) (restore func()) {
 		return func() { debug.SetMemoryLimit(old) }
 	}
 	return func() {}
+}
+
+// activeScreen is the program drawing the screen now, if any: a second
+// signal, which leaves at once, gives the terminal back first.
+var activeScreen struct {
+	mu sync.Mutex
+	p  *tea.Program
+}
+
+// runScreen runs p as the active screen.
+func runScreen(p *tea.Program) (tea.Model, error) {
+	activeScreen.mu.Lock()
+	activeScreen.p = p
+	activeScreen.mu.Unlock()
+	defer func() {
+		activeScreen.mu.Lock()
+		if activeScreen.p == p {
+			activeScreen.p = nil
+		}
+		activeScreen.mu.Unlock()
+	}()
+	return p.Run()
+}
+
+// restoreScreen stops the active screen, if any, and restores the terminal
+// as it was (Kill returns once it is).
+func restoreScreen() {
+	activeScreen.mu.Lock()
+	p := activeScreen.p
+	activeScreen.mu.Unlock()
+	if p != nil {
+		p.Kill()
+	}
 }
 
 // newTUIProgram is the program of a screen drawn on streams.Out, with

@@ -145,3 +145,23 @@ func TestEachTUIFallsBackWithoutTerminal(t *testing.T) {
 		t.Errorf("stdout is not the plain, prefixed log:\n%q", stdout)
 	}
 }
+
+// TestEachTUISecondSignalRestoresTheTerminal: a second SIGTERM while the
+// screen is up leaves at once, and the terminal is given back first (cooked
+// mode, the main screen), however the cleanup stands.
+func TestEachTUISecondSignalRestoresTheTerminal(t *testing.T) {
+	name := e2eutil.UniqueName("eachtui2s")
+	t.Cleanup(func() {
+		for _, p := range e2eutil.PodsWithLabel(t, e2eutil.Namespace, "podtask.dev/task="+name) {
+			e2eutil.CleanupPod(t, p.Namespace, p.Name)
+		}
+	})
+	r := startEachTUI(t, name, 2, "--parallelism", "2", "--", "sh", "-c", `echo "item {{ .params.n }} sleeps"; sleep 300`)
+	r.waitScreen(3*time.Minute, "● 2 running", "item 0 sleeps")
+	r.signal(syscall.SIGTERM)
+	time.Sleep(time.Second) // the first is taken: two pending at once are one
+	r.signal(syscall.SIGTERM)
+	if code := r.wait(10 * time.Second); code != "130" { // at once; wait checks stty -g before and after
+		t.Errorf("exit code %s, want 130", code)
+	}
+}
