@@ -318,20 +318,7 @@ func (e *Engine) followJob(ctx context.Context, job *batchv1.Job, jo JobOptions,
 	var wg sync.WaitGroup
 	fatal := make(chan error, 1)
 
-	var troubleMu sync.Mutex
-	failing := map[string]bool{}
-	onErr := func(what string, err error) {
-		troubleMu.Lock()
-		defer troubleMu.Unlock()
-		switch {
-		case err == nil && failing[what]:
-			failing[what] = false
-			sink(-1, &Notice{At: At{Time: e.now()}, Level: "info", Message: "watching the job's " + what + " again"})
-		case err != nil && !failing[what]:
-			failing[what] = true
-			sink(-1, &Notice{At: At{Time: e.now()}, Level: "warning", Message: "watching the job's " + what + " failed (retrying): " + describeAPIError(err)})
-		}
-	}
+	onErr := e.sharedWatchTrouble("job's", sink)
 
 	var set *podSet
 	adopt := func(p *corev1.Pod) {
@@ -447,8 +434,16 @@ func (e *Engine) followJob(ctx context.Context, job *batchv1.Job, jo JobOptions,
 		}, func(err error) { onErr("status", err) })
 
 	out := &JobResult{Job: job.Name, Namespace: job.Namespace, RunID: job.Labels[LabelRunID]}
-	poll := e.timers().NewTicker(200 * time.Millisecond) // for the pod watch's first list only
-	defer poll.Stop()
+	// The end counts once the pod watch has listed the Job's pods too: its
+	// first list wakes the loop once.
+	go func() {
+		if cache.WaitForCacheSync(ctx.Done(), set.synced) {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	}()
 	var startErr error
 wait:
 	for {
@@ -470,10 +465,8 @@ wait:
 		case startErr = <-fatal:
 			break wait
 		case <-wake:
-		case <-poll.C():
 		}
 	}
-	poll.Stop()
 	jobMu.Lock()
 	final := latest
 	jobMu.Unlock()

@@ -93,20 +93,7 @@ func (e *Engine) RunMapped(ctx context.Context, pods []*corev1.Pod, opts Options
 
 	watchCtx, stopWatches := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWatches()
-	var troubleMu sync.Mutex
-	failing := map[string]bool{}
-	set := e.startPodSet(watchCtx, ns, labels.SelectorFromSet(labels.Set{LabelRunID: runID}).String(), func(what string, err error) {
-		troubleMu.Lock()
-		defer troubleMu.Unlock()
-		switch {
-		case err == nil && failing[what]:
-			failing[what] = false
-			sink(-1, &Notice{At: At{Time: e.now()}, Level: "info", Message: "watching the run's " + what + " again"})
-		case err != nil && !failing[what]:
-			failing[what] = true
-			sink(-1, &Notice{At: At{Time: e.now()}, Level: "warning", Message: "watching the run's " + what + " failed (retrying): " + describeAPIError(err)})
-		}
-	})
+	set := e.startPodSet(watchCtx, ns, labels.SelectorFromSet(labels.Set{LabelRunID: runID}).String(), e.sharedWatchTrouble("run's", sink))
 
 	warn := func(msg string) { sink(-1, &Notice{At: At{Time: e.now()}, Level: "warning", Message: msg}) }
 	var rec *runRecorder

@@ -80,6 +80,26 @@ func (e *Engine) startPodSetWith(ctx context.Context, namespace, selector string
 	return s
 }
 
+// sharedWatchTrouble is the onErr of a run's shared watches: a watch that
+// fails is told once, as a warning of the run (item -1), and its recovery
+// once; whose says whose watch it is ("run's", "job's").
+func (e *Engine) sharedWatchTrouble(whose string, sink func(int, Event)) func(what string, err error) {
+	var mu sync.Mutex
+	failing := map[string]bool{}
+	return func(what string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil && failing[what]:
+			failing[what] = false
+			sink(-1, &Notice{At: At{Time: e.now()}, Level: "info", Message: "watching the " + whose + " " + what + " again"})
+		case err != nil && !failing[what]:
+			failing[what] = true
+			sink(-1, &Notice{At: At{Time: e.now()}, Level: "warning", Message: "watching the " + whose + " " + what + " failed (retrying): " + describeAPIError(err)})
+		}
+	}
+}
+
 func (s *podSet) podChanged(obj any, deleted bool) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
