@@ -1,9 +1,38 @@
 package tui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// moveKeys are the movement bindings of both screens.
+type moveKeys struct {
+	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+}
+
+// step is how far a movement key moves: a line, a page of page lines, or
+// to an end; ok is false for another key.
+func (k moveKeys) step(msg tea.KeyPressMsg, page int) (n int, ok bool) {
+	switch {
+	case key.Matches(msg, k.Up):
+		return -1, true
+	case key.Matches(msg, k.Down):
+		return 1, true
+	case key.Matches(msg, k.PageUp):
+		return -page, true
+	case key.Matches(msg, k.PageDown):
+		return page, true
+	case key.Matches(msg, k.Top):
+		return -1 << 40, true
+	case key.Matches(msg, k.Bottom):
+		return 1 << 40, true
+	}
+	return 0, false
+}
 
 // keyMap is every binding of the screen; it implements help.KeyMap.
 type keyMap struct {
+	moveKeys
 	Quit      key.Binding
 	Delete    key.Binding
 	Keep      key.Binding
@@ -15,18 +44,20 @@ type keyMap struct {
 	Container key.Binding
 	Tab       key.Binding
 	BackTab   key.Binding
-	Up        key.Binding
-	Down      key.Binding
-	PageUp    key.Binding
-	PageDown  key.Binding
-	Top       key.Binding
-	Bottom    key.Binding
 	Copy      key.Binding
 	Help      key.Binding
 }
 
 func newKeyMap() keyMap {
 	return keyMap{
+		moveKeys: moveKeys{
+			Up:       key.NewBinding(key.WithKeys("up"), key.WithHelp("↑/↓", "scroll")),
+			Down:     key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "scroll down")),
+			PageUp:   key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup/pgdn", "page")),
+			PageDown: key.NewBinding(key.WithKeys("pgdown", "space"), key.WithHelp("pgdn", "page down")),
+			Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/G", "top/bottom")),
+			Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "bottom")),
+		},
 		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "stop")),
 		Delete:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete pod")),
 		Keep:      key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keep pod")),
@@ -38,12 +69,6 @@ func newKeyMap() keyMap {
 		Container: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "container")),
 		Tab:       key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "panel")),
 		BackTab:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous panel")),
-		Up:        key.NewBinding(key.WithKeys("up"), key.WithHelp("↑/↓", "scroll")),
-		Down:      key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "scroll down")),
-		PageUp:    key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup/pgdn", "page")),
-		PageDown:  key.NewBinding(key.WithKeys("pgdown", "space"), key.WithHelp("pgdn", "page down")),
-		Top:       key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/G", "top/bottom")),
-		Bottom:    key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "bottom")),
 		Copy:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy xcom"), key.WithDisabled()),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more")),
 	}

@@ -8,14 +8,9 @@ import "charm.land/bubbles/v2/key"
 // mapKeyMap is every binding of the mapped run's screen; it implements
 // help.KeyMap.
 type mapKeyMap struct {
+	moveKeys
 	Quit       key.Binding
 	Delete     key.Binding
-	Up         key.Binding
-	Down       key.Binding
-	PageUp     key.Binding
-	PageDown   key.Binding
-	Top        key.Binding
-	Bottom     key.Binding
 	NextFailed key.Binding
 	PrevFailed key.Binding
 	Open       key.Binding
@@ -32,14 +27,16 @@ type mapKeyMap struct {
 
 func newMapKeyMap() mapKeyMap {
 	return mapKeyMap{
+		moveKeys: moveKeys{
+			Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/↓ j/k", "select")),
+			Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+			PageUp:   key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup/pgdn", "page")),
+			PageDown: key.NewBinding(key.WithKeys("pgdown", "space"), key.WithHelp("pgdn", "page down")),
+			Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/G", "first/last")),
+			Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "last")),
+		},
 		Quit:       key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "stop")),
 		Delete:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "stop, delete pods")),
-		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/↓ j/k", "select")),
-		Down:       key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:     key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup/pgdn", "page")),
-		PageDown:   key.NewBinding(key.WithKeys("pgdown", "space"), key.WithHelp("pgdn", "page down")),
-		Top:        key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/G", "first/last")),
-		Bottom:     key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "last")),
 		NextFailed: key.NewBinding(key.WithKeys("f"), key.WithHelp("f/F", "next/prev failed")),
 		PrevFailed: key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "previous failed")),
 		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "scroll its log")),

@@ -450,21 +450,8 @@ func (m *MapModel) move(msg tea.KeyPressMsg) {
 		rows = l.logRows
 	}
 	page := max(rows-1, 1)
-	var n int
-	switch {
-	case key.Matches(msg, k.Up):
-		n = -1
-	case key.Matches(msg, k.Down):
-		n = 1
-	case key.Matches(msg, k.PageUp):
-		n = -page
-	case key.Matches(msg, k.PageDown):
-		n = page
-	case key.Matches(msg, k.Top):
-		n = -1 << 40
-	case key.Matches(msg, k.Bottom):
-		n = 1 << 40
-	default:
+	n, ok := k.step(msg, page)
+	if !ok {
 		return
 	}
 	switch m.focus {

@@ -345,22 +345,9 @@ func (m *Model) cycleFocus(d int) {
 
 func (m *Model) scroll(msg tea.KeyPressMsg) {
 	k := m.keys
-	var n int
 	page := max(m.layout().logRows-1, 1)
-	switch {
-	case key.Matches(msg, k.Up):
-		n = -1
-	case key.Matches(msg, k.Down):
-		n = 1
-	case key.Matches(msg, k.PageUp):
-		n = -page
-	case key.Matches(msg, k.PageDown):
-		n = page
-	case key.Matches(msg, k.Top):
-		n = -1 << 40
-	case key.Matches(msg, k.Bottom):
-		n = 1 << 40
-	default:
+	n, ok := k.step(msg, page)
+	if !ok {
 		return
 	}
 	switch m.focus {
