@@ -14,7 +14,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -94,27 +93,11 @@ func (o *RunOptions) runMappedScreen(ctx context.Context, cancel context.CancelC
 		res []launch.ItemResult
 		err error
 	}
-	done := make(chan outcome, 1)
-	go func() {
+	out, uiErr := runScreenBeside(o.streams.ErrOut, prog, cancel, "podtask: waiting for the cleanup of the run's pods to finish…", func() outcome {
 		res, err := start(ctx, runSink)
-		done <- outcome{res, err}
 		prog.Send(tui.MapDone{Results: res, Err: err, Interrupted: ctx.Err() != nil}) // a no-op once the screen has gone
-	}()
-
-	_, uiErr := runScreen(prog)
-	if uiErr != nil {
-		// The screen failed (no terminal after all, a panic): stop the run,
-		// every pod with its on-finish action, rather than leave it unwatched.
-		cancel(nil)
-	}
-	var out outcome
-	select {
-	case out = <-done:
-	case <-time.After(300 * time.Millisecond):
-		// Left with a second q or Ctrl-C while the run still cleans up.
-		fmt.Fprintln(o.streams.ErrOut, "podtask: waiting for the cleanup of the run's pods to finish…")
-		out = <-done
-	}
+		return outcome{res, err}
+	}, nil)
 	if uiErr != nil && !errors.Is(uiErr, tea.ErrProgramKilled) {
 		// The results are still worth the report: the error is a warning.
 		fmt.Fprintf(o.streams.ErrOut, "podtask: warning: terminal UI: %v\n", uiErr)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"runtime/debug"
@@ -54,32 +55,16 @@ func runWithTUI(ctx context.Context, streams genericiooptions.IOStreams, opts tu
 		res *launch.Result
 		err error
 	}
-	done := make(chan outcome, 1)
-	go func() {
+	out, uiErr := runScreenBeside(streams.ErrOut, p, cancel, "podtask: waiting for the cleanup to finish…", func() outcome {
 		res, err := engine(ctx, m.Sink(p.Send))
-		done <- outcome{res, err}
 		p.Send(tui.Done{Result: res, Err: err}) // a no-op once the screen has gone
-	}()
-
-	_, uiErr := runScreen(p)
-	// The alternate screen is gone: leave the outcome in the scrollback.
-	if line := m.Summary(); line != "" {
-		fmt.Fprintln(streams.ErrOut, line)
-	}
-	if uiErr != nil {
-		// The screen failed (no terminal after all, a panic): stop the task
-		// with its own on-finish action rather than leave it unwatched.
-		cancel(nil)
-	}
-
-	var out outcome
-	select {
-	case out = <-done:
-	case <-time.After(300 * time.Millisecond):
-		// Left with a second q or Ctrl-C while the engine still cleans up.
-		fmt.Fprintln(streams.ErrOut, "podtask: waiting for the cleanup to finish…")
-		out = <-done
-	}
+		return outcome{res, err}
+	}, func() {
+		// The alternate screen is gone: leave the outcome in the scrollback.
+		if line := m.Summary(); line != "" {
+			fmt.Fprintln(streams.ErrOut, line)
+		}
+	})
 	if uiErr != nil && !errors.Is(uiErr, tea.ErrProgramKilled) {
 		return out.res, errors.Join(out.err, fmt.Errorf("terminal UI: %w", uiErr))
 	}
@@ -96,6 +81,31 @@ func limitTUIMemory(limit int64) (restore func()) {
 		return func() { debug.SetMemoryLimit(old) }
 	}
 	return func() {}
+}
+
+// runScreenBeside runs prog as the active screen while work runs beside it,
+// and returns work's result and the screen's error once both are done.
+// closed is called as soon as the screen is gone. A screen that fails
+// cancels the work (each pod with its on-finish action) rather than leave
+// it unwatched; one left with a second q while the work still cleans up
+// says waiting, and waits.
+func runScreenBeside[T any](errOut io.Writer, prog *tea.Program, cancel context.CancelCauseFunc, waiting string, work func() T, closed func()) (T, error) {
+	done := make(chan T, 1)
+	go func() { done <- work() }()
+	_, uiErr := runScreen(prog)
+	if closed != nil {
+		closed()
+	}
+	if uiErr != nil {
+		cancel(nil)
+	}
+	select {
+	case out := <-done:
+		return out, uiErr
+	case <-time.After(300 * time.Millisecond):
+		fmt.Fprintln(errOut, waiting)
+		return <-done, uiErr
+	}
 }
 
 // activeScreen is the program drawing the screen now, if any: a second
