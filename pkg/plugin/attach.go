@@ -187,6 +187,21 @@ func (f *podFinder) resolve(ctx context.Context, e *launch.Engine, namespace str
 		len(pods), f.task, strings.Join(names, ", "))}
 }
 
+// launchOptions are the engine's options from attach's flags: the on-finish
+// override, where the logs start, and how they are followed.
+func (o *AttachOptions) launchOptions() launch.Options {
+	opts := launch.Options{OnFinish: launch.OnFinishAction(o.onFinish)}
+	if o.since > 0 {
+		t := metav1.NewTime(time.Now().Add(-o.since))
+		opts.SinceTime = &t
+	}
+	if o.tail >= 0 {
+		opts.TailLines = &o.tail
+	}
+	o.follow.apply(&opts)
+	return opts
+}
+
 // Run finds the pod and follows it to the end.
 func (o *AttachOptions) Run(ctx context.Context) error {
 	if name, ok := jobArg(o.args); ok {
@@ -205,15 +220,7 @@ func (o *AttachOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := launch.Options{OnFinish: launch.OnFinishAction(o.onFinish)}
-	if o.since > 0 {
-		t := metav1.NewTime(time.Now().Add(-o.since))
-		opts.SinceTime = &t
-	}
-	if o.tail >= 0 {
-		opts.TailLines = &o.tail
-	}
-	o.follow.apply(&opts)
+	opts := o.launchOptions()
 	topts := tui.Options{
 		Task:           name,
 		OnFinishAction: launch.OnFinishAction(o.onFinish),

@@ -40,8 +40,7 @@ func (o *AttachOptions) attachRun(ctx context.Context, engine *launch.Engine) (d
 		fmt.Fprintf(o.streams.ErrOut, "podtask: run %s: %d items in namespace %s, %d done, at most %d pods at once\n",
 			rec.RunID, len(rec.Pods), rec.Namespace, finished, rec.Settings.Parallelism)
 	}
-	opts := launch.Options{OnFinish: launch.OnFinishAction(o.onFinish)}
-	o.follow.apply(&opts)
+	opts := o.launchOptions()
 	m := &mappedFollow{streams: o.streams, follow: &o.follow, engine: engine,
 		namespace: rec.Namespace, runID: rec.RunID, params: rec.Settings.Params}
 	return true, m.run(ctx, func(ctx context.Context, sink func(int, launch.Event)) ([]launch.ItemResult, error) {

@@ -65,18 +65,10 @@ func (o *AttachOptions) attachJob(ctx context.Context, name string) error {
 		return &ExitError{Code: ExitAPI, Err: err}
 	}
 	items, _ := strconv.Atoi(job.Annotations[render.AnnotationJobItems])
-	opts := launch.Options{OnFinish: launch.OnFinishAction(o.onFinish)}
+	opts := o.launchOptions()
 	if opts.OnFinish == "" {
 		opts.OnFinish = launch.OnFinishAction(job.Annotations[render.AnnotationOnFinish])
 	}
-	if o.since > 0 {
-		t := metav1.NewTime(metav1.Now().Add(-o.since))
-		opts.SinceTime = &t
-	}
-	if o.tail >= 0 {
-		opts.TailLines = &o.tail
-	}
-	o.follow.apply(&opts)
 	jr := jobReport{streams: o.streams, flags: &o.follow, params: params, items: items > 0}
 	return jr.run(ctx, 1, job.Spec.Completions, launch.JobOptions{Options: opts, Propagation: metav1.DeletionPropagation(job.Annotations[render.AnnotationJobPropagation])},
 		func(ctx context.Context, jo launch.JobOptions) (*launch.JobResult, error) {
