@@ -16,8 +16,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilexec "k8s.io/utils/exec"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/archive"
@@ -178,11 +181,53 @@ func (t *tracker) startUpload(ctx context.Context, pod *corev1.Pod) bool {
 	t.upload.started = true
 	t.upload.done = make(chan uploadOutcome, 1)
 	go func() {
-		res, err := t.e.Upload(ctx, pod, render.FilesInitName, FilesUploadCommand(tr.Upload), tr.Upload, func(ev *Transfer) { t.emit(ev) })
+		res, err := t.e.sendUpload(ctx, pod, render.FilesInitName, FilesUploadCommand(tr.Upload), tr.Upload,
+			func(ev *Transfer) { t.emit(ev) }, t.e.filesArrived(pod))
 		res.Files = tr.Upload.Files
 		t.upload.done <- uploadOutcome{res, err}
 	}()
 	return true
+}
+
+// filesCheckWait bounds how long a failed files upload waits for the
+// kubelet to say how the init container is.
+const filesCheckWait = 10 * time.Second
+
+// filesArrived judges a files upload whose stream failed by the init
+// container: it exits 0 only once the sums were checked, and that exit can
+// cut the stream before the stream reports success. The pod is read until
+// the init container has left its wait (it arrived when it exited 0 or the
+// next containers started; not when it failed) or filesCheckWait passed
+// (it still waits: send again).
+func (e *Engine) filesArrived(pod *corev1.Pod) uploadCheck {
+	return func(ctx context.Context) (arrived, again bool) {
+		clk := e.timers()
+		deadline := clk.Now().Add(filesCheckWait)
+		for {
+			cctx, cancel := e.callCtx(ctx)
+			got, err := e.Client.Pods(pod.Namespace).Get(cctx, pod.Name, metav1.GetOptions{})
+			cancel()
+			switch {
+			case apierrors.IsNotFound(err):
+				return false, false
+			case err == nil:
+				if cs := FindContainerStatus(got, render.FilesInitName, true); cs != nil && cs.State.Terminated != nil {
+					return cs.State.Terminated.ExitCode == 0, false
+				}
+				if got.Status.Phase != corev1.PodPending && got.Status.Phase != "" {
+					return got.Status.Phase != corev1.PodFailed, false
+				}
+			}
+			if !clk.Now().Before(deadline) {
+				return false, true
+			}
+			select {
+			case <-ctx.Done():
+				return false, false
+			case <-clk.After(250 * time.Millisecond):
+			}
+		}
+	}
 }
 
 // uploadDone is the channel the upload's end arrives on; nil when none runs.

@@ -250,10 +250,26 @@ func uploadScript(dir, ready string, plan *UploadPlan, pipelined bool) []string 
 func (e *Engine) Upload(ctx context.Context, pod *corev1.Pod, container string, cmd []string, plan *UploadPlan, report func(*Transfer)) (TransferResult, error) {
 	// A failed try is sent again once: the archive replaces what the first
 	// wrote, and the sums say whether it all arrived.
-	res, err := e.upload(ctx, pod, container, cmd, plan, report)
-	var le *localError
-	if err != nil && ctx.Err() == nil && !errors.As(err, &le) {
-		res, err = e.upload(ctx, pod, container, cmd, plan, report)
+	return e.sendUpload(ctx, pod, container, cmd, plan, report, nil)
+}
+
+// uploadCheck, asked after a stream failed, says from the pod whether the
+// upload arrived all the same (the command's last step can end the
+// container, cutting the stream before it reports), or whether it may be
+// sent again.
+type uploadCheck func(ctx context.Context) (arrived, again bool)
+
+// sendUpload sends plan at most twice; check (nil: always again) judges a
+// failed stream.
+func (e *Engine) sendUpload(ctx context.Context, pod *corev1.Pod, container string, cmd []string, plan *UploadPlan, report func(*Transfer), check uploadCheck) (TransferResult, error) {
+	var res TransferResult
+	var err error
+	for try := 1; try <= 2; try++ {
+		var again bool
+		res, again, err = e.upload(ctx, pod, container, cmd, plan, report, check)
+		if err == nil || !again {
+			break
+		}
 	}
 	return res, err
 }
@@ -264,10 +280,11 @@ type localError struct{ err error }
 func (e *localError) Error() string { return e.err.Error() }
 func (e *localError) Unwrap() error { return e.err }
 
-func (e *Engine) upload(ctx context.Context, pod *corev1.Pod, container string, cmd []string, plan *UploadPlan, report func(*Transfer)) (TransferResult, error) {
+// upload sends plan once; it tells whether a failure may be sent again.
+func (e *Engine) upload(ctx context.Context, pod *corev1.Pod, container string, cmd []string, plan *UploadPlan, report func(*Transfer), check uploadCheck) (TransferResult, bool, error) {
 	s, ok := e.streamer()
 	if !ok {
-		return TransferResult{}, &TransferError{Op: "upload", Err: errors.New("the executor cannot send stdin")}
+		return TransferResult{}, false, &TransferError{Op: "upload", Err: errors.New("the executor cannot send stdin")}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -286,8 +303,16 @@ func (e *Engine) upload(ctx context.Context, pod *corev1.Pod, container string, 
 	err := s.Stream(ctx, pod.Namespace, pod.Name, container, cmd, pr, io.Discard, &stderr)
 	pr.CloseWithError(errStreamEnded)
 	// A local failure (a file that vanished) is the cause of the stream's.
+	local := false
 	if wErr := <-werr; wErr != nil && !errors.Is(wErr, errStreamEnded) && !errors.Is(wErr, context.Canceled) {
-		err = &localError{wErr}
+		err, local = &localError{wErr}, true
+	}
+	again := err != nil && !local && ctx.Err() == nil
+	if again && check != nil {
+		var arrived bool
+		if arrived, again = check(ctx); arrived {
+			err = nil
+		}
 	}
 	if err != nil {
 		if msg := strings.TrimSpace(stderr.String()); msg != "" {
@@ -296,12 +321,12 @@ func (e *Engine) upload(ctx context.Context, pod *corev1.Pod, container string, 
 		m.done(err)
 		res := m.result()
 		res.Error = err.Error()
-		return res, &TransferError{Op: "upload", Err: err}
+		return res, again, &TransferError{Op: "upload", Err: err}
 	}
 	m.done(nil)
 	res := m.result()
 	res.Files = plan.Files
-	return res, nil
+	return res, false, nil
 }
 
 // writeUpload writes the archive: folders, files and links in plan order,

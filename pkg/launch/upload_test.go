@@ -2,14 +2,22 @@ package launch
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/archive"
 	"github.com/podtask-dev/kubectl-podtask/pkg/render"
@@ -114,5 +122,83 @@ func TestUploadScriptWithBusybox(t *testing.T) {
 		if err == nil || !strings.Contains(msg, "./files/src/a/one") || strings.Contains(msg, "-two") {
 			t.Fatalf("pipelined=%v: a corrupt file: %v %q", pipelined, err, msg)
 		}
+	}
+}
+
+// cutStreamer reads the whole upload, then fails as an exec whose
+// container ended under it does, calling after first.
+type cutStreamer struct {
+	calls int
+	after func(call int)
+}
+
+func (c *cutStreamer) Exec(context.Context, string, string, string, []string, io.Writer, io.Writer) error {
+	return errors.New("not used")
+}
+
+func (c *cutStreamer) Stream(_ context.Context, _, _, _ string, _ []string, stdin io.Reader, _, _ io.Writer) error {
+	c.calls++
+	_, _ = io.Copy(io.Discard, stdin)
+	if c.after != nil {
+		c.after(c.calls)
+	}
+	return errors.New("error executing command in container: no running task found")
+}
+
+// A files upload whose stream was cut is judged by the init container the
+// upload lets exit: exited 0 is arrived (not sent again into a container
+// that is gone), exited non-zero is failed, still waiting is sent again.
+func TestFilesUploadJudgedByTheInitContainer(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "data"), []byte("data"), 0o644)
+	plan, err := PlanUpload([]UploadTarget{{Local: filepath.Join(dir, "data"), Entry: "files/data"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	initState := func(exit int32, running bool) corev1.ContainerState {
+		if running {
+			return corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+		}
+		return corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exit}}
+	}
+	for _, c := range []struct {
+		name        string
+		first, then corev1.ContainerState // the init container after the first and later sends
+		wantErr     bool
+		wantCalls   int
+	}{
+		{"exited 0", initState(0, false), initState(0, false), false, 1},
+		{"exited 1", initState(1, false), initState(1, false), true, 1},
+		{"still waiting, then exited 0", initState(0, true), initState(0, false), false, 2},
+		{"still waiting twice", initState(0, true), initState(0, true), true, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"},
+				Status: corev1.PodStatus{Phase: corev1.PodPending, InitContainerStatuses: []corev1.ContainerStatus{{Name: render.FilesInitName}}}}
+			cs := fake.NewClientset(pod)
+			clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			s := &cutStreamer{after: func(call int) {
+				p := pod.DeepCopy()
+				p.Status.InitContainerStatuses[0].State = c.first
+				if call > 1 {
+					p.Status.InitContainerStatuses[0].State = c.then
+				}
+				cs.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), p, "ns")
+			}}
+			e := &Engine{Client: cs.CoreV1(), Exec: s, Clock: clk}
+			var res TransferResult
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				res, err = e.sendUpload(t.Context(), pod, render.FilesInitName, FilesUploadCommand(plan), plan, nil, e.filesArrived(pod))
+			}()
+			stepWhileWaiting(clk, time.Second, done, nil)
+			if (err != nil) != c.wantErr || s.calls != c.wantCalls {
+				t.Fatalf("err %v after %d sends, want error %v after %d", err, s.calls, c.wantErr, c.wantCalls)
+			}
+			if !c.wantErr && (res.Files != 1 || res.Error != "") {
+				t.Fatalf("result %+v, want 1 file and no error", res)
+			}
+		})
 	}
 }
