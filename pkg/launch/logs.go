@@ -296,8 +296,11 @@ func (f *logFollower) readTail(ctx context.Context) bool {
 		return false
 	}
 	// The first line must come before the token's: then every line after the
-	// token's is in the tail.
-	if ts, _ := splitTimestamp(lines[0]); ts.IsZero() || !ts.Before(p.tok.Last) {
+	// token's is in the tail. A tail shorter than asked for is the whole log,
+	// so it may begin at the token's own line (a task of one line).
+	ts, _ := splitTimestamp(lines[0])
+	whole := len(lines) < int(tail) && ts.Equal(p.tok.Last)
+	if ts.IsZero() || !(ts.Before(p.tok.Last) || whole) {
 		return false
 	}
 	d := p.tok.stream()

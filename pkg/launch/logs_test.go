@@ -254,6 +254,26 @@ func TestLogsLateTail(t *testing.T) {
 	}
 }
 
+// A short log (a task of a line or two, all stamped alike) is read by the
+// stream and one look at the tail, which is then the whole log: late lines
+// stamped as the token's are shown once, none is repeated.
+func TestLogsShortLogTailIsTheWholeLog(t *testing.T) {
+	ts := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct{ seen, late int }{{1, 0}, {2, 0}, {1, 1}, {3, 2}} {
+		var all []fakeLine
+		for i := range c.seen + c.late {
+			all = append(all, fakeLine{ts: ts, text: fmt.Sprintf("line-%d", i+1)})
+		}
+		l := &fakeLog{lines: all[:c.seen]}
+		l.atEnd = func(l *fakeLog) { l.lines = all }
+		got, _ := follow(t, l, Options{})
+		wantAll(t, got, all)
+		if len(l.opened) != 2 {
+			t.Fatalf("%d lines, %d late: requests %+v, want the stream and the tail", c.seen, c.late, l.opened)
+		}
+	}
+}
+
 // A log whose last lines repeat, with the same timestamps: the token tells
 // them apart, so nothing is repeated or lost.
 func TestLogsTailOfRepeatedLines(t *testing.T) {
