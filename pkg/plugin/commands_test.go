@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
@@ -203,6 +204,43 @@ func TestGCOnAFake(t *testing.T) {
 	}
 	if stdout, _, _ := execute(t, f, "gc", "--min-age", "0s", "--dry-run"); !strings.Contains(stdout, "pod/recent would be deleted") {
 		t.Fatalf("--min-age 0s: %q", stdout)
+	}
+}
+
+// gc deletes a mapped run's record once it was last written --min-age ago
+// and no pod of the run runs; a run with a running pod keeps its record.
+func TestGCRunRecordsOnAFake(t *testing.T) {
+	old, now := time.Now().Add(-time.Hour), time.Now()
+	record := func(run string, created time.Time, written *time.Time) *corev1.ConfigMap {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: launch.RecordName(run), Namespace: "default", UID: types.UID("uid-" + run),
+			CreationTimestamp: metav1.NewTime(created),
+			Labels: map[string]string{launch.LabelManagedBy: launch.ManagedByValue, launch.LabelRunID: run,
+				launch.LabelRecord: launch.RecordMappedRun, launch.LabelTask: "t"}}}
+		if written != nil {
+			cm.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl-podtask", Time: &metav1.Time{Time: *written}}}
+		}
+		return cm
+	}
+	f := newFakeFactory(
+		record("abandoned", old, nil),
+		record("written-lately", old, &now),
+		record("r-running", old, nil),
+		taskPodFor("running", "delete_pod", "", old, corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}),
+	)
+	stdout, _, code := execute(t, f, "gc", "--dry-run")
+	if code != 0 || !strings.Contains(stdout, "configmap/podtask-run-abandoned would be deleted") || strings.Count(stdout, "\n") != 1 {
+		t.Fatalf("dry run: exit %d %q", code, stdout)
+	}
+	if stdout, _, code = execute(t, f, "gc"); code != 0 || !strings.Contains(stdout, "configmap/podtask-run-abandoned deleted") {
+		t.Fatalf("gc: exit %d %q", code, stdout)
+	}
+	l, _ := f.cs.CoreV1().ConfigMaps("default").List(context.Background(), metav1.ListOptions{})
+	var left []string
+	for _, cm := range l.Items {
+		left = append(left, cm.Name)
+	}
+	if strings.Join(left, ",") != "podtask-run-r-running,podtask-run-written-lately" {
+		t.Fatalf("left %v", left)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	apiversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -42,8 +43,8 @@ func (fakeCore) IsWatchListSemanticsUnSupported() bool { return true }
 func newFakeFactory(objects ...any) *fakeFactory {
 	cs := fake.NewClientset()
 	for _, o := range objects {
-		if p, ok := o.(*corev1.Pod); ok {
-			_ = cs.Tracker().Add(p)
+		if o, ok := o.(runtime.Object); ok {
+			_ = cs.Tracker().Add(o)
 		}
 	}
 	return &fakeFactory{ns: "default", cs: cs, exec: &fakeExec{}}

@@ -1,6 +1,7 @@
 // kubectl podtask gc: delete the task pods nobody finished (a kill -9 of
 // run, with nobody attaching) once they have ended and their on-finish
-// action says they should be gone.
+// action says they should be gone, and the records of mapped runs nobody
+// took up again once none of their pods runs.
 
 package plugin
 
@@ -14,8 +15,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
 )
@@ -41,13 +44,17 @@ func newCmdGC(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &GCOptions{factory: f, streams: streams, minAge: defaultGCMinAge, now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "gc",
-		Short: "Delete finished task pods that their on-finish action says should be gone",
+		Short: "Delete finished task pods that their on-finish action says should be gone, and abandoned run records",
 		Long: `Gc deletes the task pods that run left behind because it could not finish them (a kill -9,
 a lost machine) and that nobody attached to: pods whose base container ended at least
 --min-age ago and whose on-finish action (recorded on the pod) deletes them for the way
 they ended. Pods kept on purpose (keep_pod; delete_succeeded_pod that failed) stay, and so
 do pods still running (attach finishes those). 'kubectl podtask list' marks the pods gc
-would delete in its GC column.`,
+would delete in its GC column.
+
+The record of a mapped run (config map podtask-run-RUN, kept so that 'attach --run-id'
+can take the run up again) goes too once it was last written at least --min-age ago and
+no pod of the run is pending or running.`,
 		Example: `  # What would go, in every namespace
   kubectl podtask gc -A --dry-run
 
@@ -89,7 +96,7 @@ func (o *GCOptions) Validate() error {
 	return nil
 }
 
-// Run deletes (or, with --dry-run, names) every pod that is due.
+// Run deletes (or, with --dry-run, names) every pod and run record that is due.
 func (o *GCOptions) Run(ctx context.Context) error {
 	c, err := o.factory.CoreV1()
 	if err != nil {
@@ -112,24 +119,84 @@ func (o *GCOptions) Run(ctx context.Context) error {
 		}
 		n++
 		why := fmt.Sprintf("finished %s ago, %s", duration.HumanDuration(now.Sub(finishedAt(p))), onFinishOf(p))
-		if o.dryRun {
-			fmt.Fprintf(o.streams.Out, "pod/%s would be deleted in namespace %s (%s)\n", p.Name, p.Namespace, why)
-			continue
+		if err := o.collect(ctx, "pod", p.Namespace, p.Name, p.UID, why, c.Pods(p.Namespace).Delete); err != nil {
+			return err
 		}
-		uid := p.UID
-		err := c.Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-		switch {
-		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
-			continue // gone, or replaced by another pod of the same name, meanwhile
-		case err != nil:
-			return &ExitError{Code: ExitAPI, Err: fmt.Errorf("delete pod %s in namespace %s: %w", p.Name, p.Namespace, err)}
-		}
-		fmt.Fprintf(o.streams.Out, "pod/%s deleted in namespace %s (%s)\n", p.Name, p.Namespace, why)
 	}
-	if n == 0 {
-		fmt.Fprintln(o.streams.ErrOut, "No task pods to collect.")
+	m, err := o.collectRecords(ctx, c, sel, list.Items, now)
+	if err != nil {
+		return err
+	}
+	if n+m == 0 {
+		fmt.Fprintln(o.streams.ErrOut, "No task pods or run records to collect.")
 	}
 	return nil
+}
+
+// collectRecords deletes the records of mapped runs left behind: written
+// last at least --min-age ago, with no pod of the run pending or running
+// (attach --run-id would follow those). It returns how many were due. A
+// user who may not list config maps is warned; the pods were collected.
+func (o *GCOptions) collectRecords(ctx context.Context, c corev1client.CoreV1Interface, sel string, pods []corev1.Pod, now time.Time) (int, error) {
+	records, err := c.ConfigMaps(o.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel + "," + launch.LabelRecord + "=" + launch.RecordMappedRun})
+	if apierrors.IsForbidden(err) {
+		fmt.Fprintf(o.streams.ErrOut, "warning: mapped runs' records not looked at: %v\n", err)
+		return 0, nil
+	}
+	if err != nil {
+		return 0, &ExitError{Code: ExitAPI, Err: fmt.Errorf("list mapped runs' records: %w", err)}
+	}
+	live := map[string]bool{} // namespace/run id of the runs with a pod not ended
+	for i := range pods {
+		if p := &pods[i]; p.DeletionTimestamp == nil && (p.Status.Phase == corev1.PodPending || p.Status.Phase == corev1.PodRunning) {
+			live[p.Namespace+"/"+p.Labels[launch.LabelRunID]] = true
+		}
+	}
+	n := 0
+	for i := range records.Items {
+		r := &records.Items[i]
+		run := r.Labels[launch.LabelRunID]
+		written := lastWritten(&r.ObjectMeta)
+		if live[r.Namespace+"/"+run] || now.Sub(written) < o.minAge {
+			continue
+		}
+		n++
+		why := fmt.Sprintf("mapped run %s, written last %s ago, no pod of it running; attach --run-id would start its items not done", run, duration.HumanDuration(now.Sub(written)))
+		if err := o.collect(ctx, "configmap", r.Namespace, r.Name, r.UID, why, c.ConfigMaps(r.Namespace).Delete); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// collect deletes one object (the one of that UID: not another made since
+// with its name), or names it with --dry-run.
+func (o *GCOptions) collect(ctx context.Context, kind, namespace, name string, uid types.UID, why string, del func(context.Context, string, metav1.DeleteOptions) error) error {
+	if o.dryRun {
+		fmt.Fprintf(o.streams.Out, "%s/%s would be deleted in namespace %s (%s)\n", kind, name, namespace, why)
+		return nil
+	}
+	err := del(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	switch {
+	case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+		return nil // gone, or replaced by another of the same name, meanwhile
+	case err != nil:
+		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("delete %s %s in namespace %s: %w", kind, name, namespace, err)}
+	}
+	fmt.Fprintf(o.streams.Out, "%s/%s deleted in namespace %s (%s)\n", kind, name, namespace, why)
+	return nil
+}
+
+// lastWritten is when an object was last written, as its managed fields
+// say (the API server stamps every write); its creation when they are gone.
+func lastWritten(m *metav1.ObjectMeta) time.Time {
+	t := m.CreationTimestamp.Time
+	for _, f := range m.ManagedFields {
+		if f.Time != nil && f.Time.After(t) {
+			t = f.Time.Time
+		}
+	}
+	return t
 }
 
 func onFinishOf(p *corev1.Pod) launch.OnFinishAction {

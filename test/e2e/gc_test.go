@@ -57,3 +57,54 @@ func TestGCDeletesFinishedPodsItsActionSaysShouldBeGone(t *testing.T) {
 		t.Fatalf("gc deleted the keep_pod pod: %v", err)
 	}
 }
+
+// A mapped run's record left behind (as after a kill -9 of run --each that
+// nobody took up) is deleted by gc; the record of a run whose pod still
+// runs stays, since attach --run-id would follow it.
+func TestGCDeletesAbandonedRunRecords(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := e2eutil.Client(t)
+	task := e2eutil.UniqueName("gc-record")
+	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", "render", "--image", busybox, "--name", task, "-o", "json", "--", "sleep", "300")
+	if code != 0 {
+		t.Fatalf("render: exit %d\n%s", code, stderr)
+	}
+	var pod corev1.Pod
+	if err := json.Unmarshal([]byte(stdout), &pod); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pods(e2eutil.Namespace).Create(ctx, &pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer e2eutil.CleanupPod(t, e2eutil.Namespace, pod.Name)
+	record := func(run string) string {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "podtask-run-" + run, Labels: map[string]string{
+			"app.kubernetes.io/managed-by": "kubectl-podtask", "podtask.dev/run-id": run, "podtask.dev/record": "mapped-run", "podtask.dev/task": task}}}
+		if _, err := c.ConfigMaps(e2eutil.Namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = c.ConfigMaps(e2eutil.Namespace).Delete(context.Background(), cm.Name, metav1.DeleteOptions{})
+		})
+		return cm.Name
+	}
+	live, abandoned := record(pod.Labels["podtask.dev/run-id"]), record(strings.ToLower(task)+"-gone")
+	e2eutil.WaitPod(t, e2eutil.Namespace, pod.Name, 2*time.Minute, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	sel := "-l=podtask.dev/task=" + task
+	stdout, stderr, code = e2eutil.RunPlugin(t, ctx, "", "gc", "--min-age", "0s", "--dry-run", sel)
+	if code != 0 || !strings.Contains(stdout, "configmap/"+abandoned+" would be deleted") || strings.Contains(stdout, live) {
+		t.Fatalf("gc --dry-run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	stdout, stderr, code = e2eutil.RunPlugin(t, ctx, "", "gc", "--min-age", "0s", sel)
+	if code != 0 || !strings.Contains(stdout, "configmap/"+abandoned+" deleted") {
+		t.Fatalf("gc: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := c.ConfigMaps(e2eutil.Namespace).Get(ctx, abandoned, metav1.GetOptions{}); err == nil {
+		t.Fatalf("the abandoned record %s is still there", abandoned)
+	}
+	if _, err := c.ConfigMaps(e2eutil.Namespace).Get(ctx, live, metav1.GetOptions{}); err != nil {
+		t.Fatalf("gc deleted the record of a run whose pod runs: %v", err)
+	}
+}
