@@ -313,7 +313,7 @@ func (e *Engine) followJob(ctx context.Context, job *batchv1.Job, jo JobOptions,
 	defer stopFollowing()
 
 	var mu sync.Mutex
-	closing := false
+	closing, podsSeen := false, false
 	byIndex := make([][]*jobTry, n)
 	var wg sync.WaitGroup
 	fatal := make(chan error, 1)
@@ -334,6 +334,7 @@ func (e *Engine) followJob(ctx context.Context, job *batchv1.Job, jo JobOptions,
 			mu.Unlock()
 			return
 		}
+		podsSeen = true
 		jt := &jobTry{pod: p.Name, created: p.CreationTimestamp.Time, try: len(byIndex[i]) + 1}
 		if indexed {
 			if c, err := strconv.Atoi(p.Annotations[batchv1.JobIndexFailureCountAnnotation]); err == nil {
@@ -433,6 +434,25 @@ func (e *Engine) followJob(ctx context.Context, job *batchv1.Job, jo JobOptions,
 			},
 		}, func(err error) { onErr("status", err) })
 
+	// The Job's warnings are the run's; a pod it cannot create may be a
+	// start failure (jobCannotStart).
+	var failedCreate *KubeEvent
+	go e.watchJobEvents(watchCtx, job, func(ev *corev1.Event) {
+		kev := e.kubeEvent(ev)
+		if kev.Type == EventWarning {
+			sink(-1, kev)
+		}
+		if kev.Reason == ReasonFailedCreate {
+			jobMu.Lock()
+			failedCreate = kev
+			jobMu.Unlock()
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	}, func(err error) { onErr("job events", err) })
+
 	out := &JobResult{Job: job.Name, Namespace: job.Namespace, RunID: job.Labels[LabelRunID]}
 	// The end counts once the pod watch has listed the Job's pods too: its
 	// first list wakes the loop once.
@@ -448,8 +468,15 @@ func (e *Engine) followJob(ctx context.Context, job *batchv1.Job, jo JobOptions,
 wait:
 	for {
 		jobMu.Lock()
-		j := latest
+		j, fc := latest, failedCreate
 		jobMu.Unlock()
+		mu.Lock()
+		seen := podsSeen
+		mu.Unlock()
+		if se := jobCannotStart(j, seen, fc); se != nil && set.synced() {
+			startErr = se
+			break
+		}
 		if ended, failed, reason, msg := jobEnded(j); ended && set.synced() {
 			out.Failed, out.Reason, out.Message = failed, reason, msg
 			break

@@ -219,3 +219,51 @@ func TestParseIndexes(t *testing.T) {
 		t.Fatalf("%v", got)
 	}
 }
+
+// A Job whose controller cannot create its first pod (its FailedCreate
+// event) fails to start at once, and is deleted, with the event told as the
+// run's warning.
+func TestRunJobFailedCreateIsAStartFailure(t *testing.T) {
+	c := fake.NewClientset()
+	c.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		a.(k8stesting.CreateAction).GetObject().(*batchv1.Job).UID = types.UID("uid-1")
+		return false, nil, nil
+	})
+	e := newJobEngine(c)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if j, err := c.BatchV1().Jobs("default").Get(ctx, "job-t-abc", metav1.GetOptions{}); err == nil && (j.Spec.Suspend == nil || !*j.Spec.Suspend) {
+				break
+			}
+			time.Sleep(3 * time.Millisecond)
+		}
+		_, _ = c.CoreV1().Events("default").Create(ctx, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "job-t-abc.1", Namespace: "default"},
+			InvolvedObject: corev1.ObjectReference{Kind: "Job", Name: "job-t-abc", Namespace: "default", UID: "uid-1"},
+			Type:           corev1.EventTypeWarning, Reason: ReasonFailedCreate, Message: `Error creating: serviceaccount "nope" not found`}, metav1.CreateOptions{})
+	}()
+	var mu sync.Mutex
+	var warned []string
+	res, err := e.RunJob(ctx, testJob(2, 0), nil, JobOptions{Options: Options{OnFinish: DeletePod}, Sink: func(i int, ev Event) {
+		if k, ok := ev.(*KubeEvent); ok && i == -1 {
+			mu.Lock()
+			warned = append(warned, k.Reason+": "+k.Message)
+			mu.Unlock()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Failed || res.Reason != "StartFailed" || !res.Deleted || len(res.Items) != 2 {
+		t.Fatalf("%+v, want a start failure and the job deleted", res)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(warned) != 1 || warned[0] != `FailedCreate: Error creating: serviceaccount "nope" not found` {
+		t.Fatalf("the run's warnings: %q", warned)
+	}
+	if _, err := c.BatchV1().Jobs("default").Get(context.Background(), "job-t-abc", metav1.GetOptions{}); err == nil {
+		t.Fatal("the job is still there")
+	}
+}

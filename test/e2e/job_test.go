@@ -244,3 +244,33 @@ func TestJobImagePullFailsFast(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// A Job whose pods the Job controller cannot create (a service account
+// that does not exist) fails at once with the controller's words, exit 75,
+// and leaves no Job, as run fails on the pod's create.
+func TestJobThatCannotCreatePodsFailsFast(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	task := e2eutil.UniqueName("jobsa")
+	_, errOut, code := e2eutil.RunPlugin(t, ctx, "", "run", "--name", task, "--image", busybox,
+		"--service-account", "no-such-account", "--each", itemsFile(t, 2), "--as-job", "--", "true")
+	m := jobCreatedLine.FindStringSubmatch(errOut)
+	if m == nil {
+		t.Fatalf("no job created:\n%s", errOut)
+	}
+	cleanupJob(t, m[1])
+	if code != 75 || !strings.Contains(errOut, "FailedCreate") || !strings.Contains(errOut, "no-such-account") ||
+		!strings.Contains(errOut, "job/"+m[1]+" deleted (delete_pod)") {
+		t.Fatalf("exit %d, want 75 with the controller's FailedCreate and the job deleted:\n%s", code, errOut)
+	}
+	for {
+		if _, err := batchClient(t).Jobs("default").Get(ctx, m[1], metav1.GetOptions{}); err != nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the job is still there")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
