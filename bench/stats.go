@@ -41,6 +41,17 @@ func (s sample) pct(p float64) float64 {
 }
 
 func (s sample) min() float64 { return s.pct(0) }
+
+func (s sample) mean() float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	t := 0.0
+	for _, v := range s {
+		t += v
+	}
+	return t / float64(len(s))
+}
 func (s sample) max() float64 { return s.pct(100) }
 
 func secs(d time.Duration) float64 { return d.Seconds() }

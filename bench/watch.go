@@ -133,6 +133,20 @@ func (w *podWatcher) get(name string) *podSeen {
 	return w.copyOf(w.pods[name])
 }
 
+// named returns a copy of what was seen of every pod whose name starts
+// with prefix, by name.
+func (w *podWatcher) named(prefix string) map[string]*podSeen {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string]*podSeen{}
+	for name, s := range w.pods {
+		if strings.HasPrefix(name, prefix) {
+			out[name] = w.copyOf(s)
+		}
+	}
+	return out
+}
+
 func (w *podWatcher) copyOf(s *podSeen) *podSeen {
 	if s == nil {
 		return nil
