@@ -73,7 +73,8 @@ type JobResult struct {
 	// pod's result, or what the Job's status says when its pods are gone.
 	Items []ItemResult
 	// Left says the caller left (ctx ended) before the Job ended: the Job
-	// goes on, and AttachJob takes it up again.
+	// goes on, and AttachJob takes it up again; unless Deleted says the
+	// caller's StopRequest had it deleted.
 	Left bool
 	// Failed, Reason and Message are the Job's Failed condition.
 	Failed          bool
@@ -84,7 +85,9 @@ type JobResult struct {
 }
 
 // RunJob creates the Job (see CreateJob) and follows it to its end. The
-// error is non-nil when the Job could not be created or followed.
+// error is non-nil when the Job could not be created or followed. A ctx
+// that ends leaves the Job running (JobResult.Left), unless its cause is a
+// StopRequest to delete: then the Job is deleted too (JobResult.Deleted).
 func (e *Engine) RunJob(ctx context.Context, job *batchv1.Job, cm *corev1.ConfigMap, jo JobOptions) (*JobResult, error) {
 	created, err := e.CreateJob(ctx, job, cm)
 	if err != nil {
@@ -524,6 +527,13 @@ wait:
 		}
 	}
 	if out.Left {
+		if sr, ok := context.Cause(ctx).(*StopRequest); ok && sr.Action == DeletePod {
+			if err := e.deleteJob(ctx, job, jo.Propagation); err != nil {
+				sink(-1, &Notice{At: At{Time: e.now()}, Level: "warning", Message: "could not delete job " + job.Name + ": " + describeAPIError(err)})
+			} else {
+				out.Deleted = true
+			}
+		}
 		return out, nil
 	}
 	sink(-1, &JobEnded{At: At{Time: e.now()}, Job: job.Name, Failed: out.Failed, Reason: out.Reason, Message: out.Message})

@@ -267,3 +267,30 @@ func TestRunJobFailedCreateIsAStartFailure(t *testing.T) {
 		t.Fatal("the job is still there")
 	}
 }
+
+// Leaving with a StopRequest to delete (the screen's d) deletes the Job.
+func TestRunJobStopRequestDeletesTheJob(t *testing.T) {
+	c := fake.NewClientset()
+	e := newJobEngine(c)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	go func() {
+		for {
+			if l, _ := c.BatchV1().Jobs("default").List(ctx, metav1.ListOptions{}); l != nil && len(l.Items) == 1 {
+				cancel(&StopRequest{Action: DeletePod})
+				return
+			}
+			time.Sleep(3 * time.Millisecond)
+		}
+	}()
+	res, err := e.RunJob(ctx, testJob(3, 0), nil, JobOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Left || !res.Deleted {
+		t.Fatalf("left %v, deleted %v; want both", res.Left, res.Deleted)
+	}
+	if _, err := c.BatchV1().Jobs("default").Get(context.Background(), "job-t-abc", metav1.GetOptions{}); err == nil {
+		t.Fatal("the job is still there")
+	}
+}
