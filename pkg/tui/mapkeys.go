@@ -25,8 +25,10 @@ type mapKeyMap struct {
 	Help       key.Binding
 }
 
-func newMapKeyMap() mapKeyMap {
-	return mapKeyMap{
+// newMapKeyMap returns the bindings; a Job's screen (job) leaves on q and
+// deletes the Job on d.
+func newMapKeyMap(job bool) mapKeyMap {
+	k := mapKeyMap{
 		moveKeys: moveKeys{
 			Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/↓ j/k", "select")),
 			Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
@@ -50,6 +52,11 @@ func newMapKeyMap() mapKeyMap {
 		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy xcom"), key.WithDisabled()),
 		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more")),
 	}
+	if job {
+		k.Quit.SetHelp("q", "leave (the job runs on)")
+		k.Delete.SetHelp("d", "delete the job")
+	}
+	return k
 }
 
 // finished adapts the bindings once the run is over.

@@ -11,7 +11,9 @@
 // Stopping is as on the single task's screen: q and Ctrl-C call
 // Options.Stop(nil) (every pod of the run gets its on-finish action), d calls
 // it with a StopRequest to delete every pod; the screen shows the cleanup and
-// quits once the run has returned, or at once on a second q or Ctrl-C.
+// quits once the run has returned, or at once on a second q or Ctrl-C. A
+// Job's screen (MapOptions.Job) leaves instead: q leaves the Job running, d
+// deletes it.
 
 package tui
 
@@ -44,6 +46,9 @@ type MapOptions struct {
 	// has a try column when it is more than one.
 	Tries int
 	Items []MapItem
+	// Job is the name of the Job the run is (run --as-job), whose
+	// controller keeps it going: q leaves it running, d deletes it.
+	Job string
 }
 
 // minItemLogLines is the fewest log lines an item keeps, however many items.
@@ -167,7 +172,7 @@ func NewMapped(opts MapOptions) *MapModel {
 	m := &MapModel{
 		opts:    opts,
 		st:      st,
-		keys:    newMapKeyMap(),
+		keys:    newMapKeyMap(opts.Job != ""),
 		help:    h,
 		items:   make([]mapItem, len(opts.Items)),
 		rings:   make([]atomic.Pointer[ring], len(opts.Items)),

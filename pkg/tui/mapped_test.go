@@ -530,3 +530,35 @@ func TestMappedXComPanelOnlyWhenItSaysSomething(t *testing.T) {
 	m.Update(ev(2, &launch.XComResult{At: at(4), Present: true, Value: []byte(`{"late":true}`)}))
 	mustContain(t, mapScreen(t, m, 100, 30), "[2] XCom", `"late": true`)
 }
+
+// A Job's screen leaves instead of stopping: q asks to leave (no cause) and
+// says the Job keeps running, d asks to delete and says the Job goes; the
+// help names both.
+func TestMappedJobLeavesOrDeletesTheJob(t *testing.T) {
+	var rec stopRecorder
+	o := mapOpts(6, 3, 4)
+	o.Stop = rec.stop
+	o.Job = "job-daily-abc"
+	m := newMappedAt(o, 120, 30, halfway())
+	mustContain(t, mapScreen(t, m, 120, 30), "q leaves: job/job-daily-abc keeps running", "leave (the job runs on)")
+	if _, cmd := m.Update(keyQ); isQuit(cmd) {
+		t.Fatal("the first q quit; it must leave the job and wait for the follow to return")
+	}
+	if got := rec.get(); len(got) != 1 || got[0] != nil {
+		t.Fatalf("q: Stop causes = %v, want one nil cause", got)
+	}
+	mustContain(t, mapScreen(t, m, 120, 30), "Leaving", "leaving — job/job-daily-abc keeps running")
+	if _, cmd := m.Update(MapDone{Results: mapDone(6, -1).Results, Interrupted: true}); !isQuit(cmd) {
+		t.Error("the follow's return did not quit")
+	}
+	mustContain(t, mapScreen(t, m, 120, 30), "■ Left running")
+
+	rec = stopRecorder{}
+	m = newMappedAt(o, 120, 30, halfway())
+	m.Update(press('d'))
+	var sr *launch.StopRequest
+	if got := rec.get(); len(got) != 1 || !errors.As(got[0], &sr) || sr.Action != launch.DeletePod {
+		t.Fatalf("d: Stop causes = %v, want a StopRequest to delete", got)
+	}
+	mustContain(t, mapScreen(t, m, 120, 30), "deleting job/job-daily-abc and its pods")
+}

@@ -152,12 +152,18 @@ func (m *MapModel) headerLine(now time.Time) string {
 // badge is the run's state: running, stopping, or how it ended.
 func (m *MapModel) badge() (string, tone) {
 	if m.done == nil {
-		if m.stopping != "" {
-			return "Stopping", toneWarn
+		switch {
+		case m.stopping == "":
+			return "Running", toneInfo
+		case m.opts.Job != "" && m.stopping == "stop":
+			return "Leaving", toneWarn
 		}
-		return "Running", toneInfo
+		return "Stopping", toneWarn
 	}
 	if m.done.Interrupted {
+		if m.opts.Job != "" && m.stopping != "delete" {
+			return "■ Left running", toneWarn
+		}
 		return "■ Interrupted", toneWarn
 	}
 	c := m.counts()
@@ -395,13 +401,21 @@ func (m *MapModel) statusLine(now time.Time) string {
 	if m.stopping != "" {
 		frame := spin.Frames[int(now.UnixMilli()/spin.FPS.Milliseconds())%len(spin.Frames)]
 		what := "stopping — " + m.stopEffect() + ", no more start…"
-		if m.stopping == "delete" {
+		switch {
+		case m.opts.Job != "" && m.stopping == "delete":
+			what = "deleting job/" + m.opts.Job + " and its pods…"
+		case m.opts.Job != "":
+			what = "leaving — job/" + m.opts.Job + " keeps running…"
+		case m.stopping == "delete":
 			what = "stopping — deleting every pod of the run, no more start…"
 		}
 		return " " + st.text[toneWarn].Render(frame+" "+what) + st.dim.Render("  (q again to leave now)")
 	}
 	if n := len(m.runLog.rows); n > 0 && m.runLog.rows[n-1].tn == toneWarn {
 		return " " + st.text[toneWarn].Render("! "+clean(m.runLog.rows[n-1].message))
+	}
+	if m.opts.Job != "" {
+		return st.dim.Render(" q leaves: job/" + m.opts.Job + " keeps running · d deletes it")
 	}
 	return st.dim.Render(" q stops the run: " + m.stopEffect())
 }
