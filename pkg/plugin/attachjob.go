@@ -41,8 +41,6 @@ func (o *AttachOptions) attachJob(ctx context.Context, name string) error {
 		return usage("attach job/%s: a Job has no terminal to attach to: drop -i/-t", name)
 	case o.find.task != "":
 		return usage("give job/NAME or --task, not both")
-	case o.follow.tui:
-		return usage("--tui does not show a Job yet: drop --tui")
 	case o.follow.logFile != "":
 		return usage("--log-file is for one pod: a Job's logs are prefixed with [item]")
 	}
@@ -69,7 +67,8 @@ func (o *AttachOptions) attachJob(ctx context.Context, name string) error {
 	if opts.OnFinish == "" {
 		opts.OnFinish = launch.OnFinishAction(job.Annotations[render.AnnotationOnFinish])
 	}
-	jr := jobReport{streams: o.streams, flags: &o.follow, params: params, items: items > 0}
+	jr := jobReport{streams: o.streams, flags: &o.follow, params: params, items: items > 0,
+		screen: newJobScreen(&o.follow, o.streams, job, opts.OnFinish)}
 	return jr.run(ctx, 1, job.Spec.Completions, launch.JobOptions{Options: opts, Propagation: metav1.DeletionPropagation(job.Annotations[render.AnnotationJobPropagation])},
 		func(ctx context.Context, jo launch.JobOptions) (*launch.JobResult, error) {
 			return engine.AttachJob(ctx, o.namespace, name, jo)

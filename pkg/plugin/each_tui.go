@@ -22,19 +22,8 @@ import (
 	"github.com/podtask-dev/kubectl-podtask/pkg/tui"
 )
 
-// eachTUI says whether the mapped run is shown under the terminal UI:
-// --tui and stdout a terminal. Otherwise it says why on stderr, and the run
-// prints its plain output.
-func (o *RunOptions) eachTUI() bool {
-	if !o.follow.tui {
-		return false
-	}
-	if !tuiAvailable(o.streams) {
-		fmt.Fprintln(o.streams.ErrOut, "podtask: note: stdout is not a terminal; --tui falls back to plain output")
-		return false
-	}
-	return true
-}
+// eachTUI says whether the mapped run is shown under the terminal UI.
+func (o *RunOptions) eachTUI() bool { return o.follow.screenWanted(o.streams) }
 
 // eachTUIMemoryLimit is the heap's soft limit under the mapped run's
 // screen: the single task's, and room for each item's log and state.

@@ -111,11 +111,7 @@ func (f *followFlags) follow(ctx context.Context, streams genericiooptions.IOStr
 		defer logFile.Close()
 	}
 
-	useTUI := f.tui
-	if useTUI && !tuiAvailable(streams) {
-		fmt.Fprintln(streams.ErrOut, "podtask: note: stdout is not a terminal; --tui falls back to plain output")
-		useTUI = false
-	}
+	useTUI := f.screenWanted(streams)
 
 	// Logs go to stdout unless stdout is taken by a machine-readable result.
 	logOut, progress := streams.Out, streams.ErrOut

@@ -45,8 +45,6 @@ func (j *jobFlags) validate(o *RunOptions, fs *pflag.FlagSet) error {
 		return usage("--as-job runs without a terminal: drop -i/-t (attach -it needs a pod of its own: run without --as-job)")
 	case o.debugOnFailure:
 		return usage("--as-job leaves failed pods to the Job: drop --debug-on-failure, or run without --as-job")
-	case o.follow.tui:
-		return usage("--tui does not show a Job yet: drop --tui (the logs are prefixed with [item])")
 	case o.follow.logFile != "":
 		return usage("--log-file is for one pod: with --as-job use --log-dir DIR (one file per index)")
 	case fs.Changed("file") || fs.Changed("artifact"):
@@ -141,7 +139,8 @@ func (o *RunOptions) runJob(ctx context.Context) error {
 	}
 	opts := launch.Options{ImagePullGrace: t.ImagePullGrace, OnFinish: launch.OnFinishAction(t.OnFinishAction)}
 	o.follow.apply(&opts)
-	jr := jobReport{streams: o.streams, flags: &o.follow, logDir: f.logDir, params: in.Params, items: in.Items}
+	jr := jobReport{streams: o.streams, flags: &o.follow, logDir: f.logDir, params: in.Params, items: in.Items,
+		screen: newJobScreen(&o.follow, o.streams, job, opts.OnFinish)}
 	return jr.run(ctx, len(f.pods), job.Spec.Completions, launch.JobOptions{Options: opts,
 		Propagation: metav1.DeletionPropagation(t.OnKillPropagationPolicy)},
 		func(ctx context.Context, jo launch.JobOptions) (*launch.JobResult, error) {
@@ -156,10 +155,14 @@ type jobReport struct {
 	logDir  string
 	params  []map[string]string
 	items   bool // an Indexed Job of items: -o json and --xcom-out are lists
+	// screen, when set, shows the Job under the terminal UI (job_tui.go).
+	screen *jobScreen
 }
 
-func (r *jobReport) run(ctx context.Context, n int, completions *int32, jo launch.JobOptions,
-	run func(context.Context, launch.JobOptions) (*launch.JobResult, error)) error {
+// jobStart follows the Job with jo.
+type jobStart func(context.Context, launch.JobOptions) (*launch.JobResult, error)
+
+func (r *jobReport) run(ctx context.Context, n int, completions *int32, jo launch.JobOptions, run jobStart) error {
 	if completions != nil {
 		n = int(*completions)
 	}
@@ -174,38 +177,35 @@ func (r *jobReport) run(ctx context.Context, n int, completions *int32, jo launc
 	defer p.close()
 	var jobName, ns string
 	stopSignals := handleSignals(&signalHandler{cancel: cancel, flush: p.close, exit: os.Exit, first: func() {
-		fmt.Fprintln(r.streams.ErrOut, "podtask: leaving: the job keeps running (press Ctrl-C again to leave at once)")
+		if r.screen == nil { // the screen shows it
+			fmt.Fprintln(r.streams.ErrOut, "podtask: leaving: the job keeps running (press Ctrl-C again to leave at once)")
+		}
 	}})
 	defer stopSignals()
 
-	jo.Sink = func(i int, ev launch.Event) {
-		switch ev := ev.(type) {
-		case *launch.JobCreated:
-			jobName, ns = ev.Job, ev.Namespace
-			if quiet {
+	// The Job's own events are told as the run's notices.
+	jobSink := func(sink func(int, launch.Event)) func(int, launch.Event) {
+		return func(i int, ev launch.Event) {
+			if c, ok := ev.(*launch.JobCreated); ok {
+				jobName, ns = c.Job, c.Namespace
+			}
+			if n, ok := jobNotice(ev, quiet); ok {
+				if n != nil {
+					sink(-1, n)
+				}
 				return
 			}
-			verb := "created"
-			if ev.Attached {
-				verb = "attached to"
-			}
-			what := fmt.Sprintf("%d items, at most %d pods at once", ev.Completions, ev.Parallelism)
-			if !ev.Indexed {
-				what = "one pod at a time"
-			}
-			p.handle(-1, &launch.Notice{At: ev.At, Level: "info", Message: fmt.Sprintf("%s job/%s in namespace %s (run %s): %s", verb, ev.Job, ev.Namespace, ev.RunID, what)})
-			return
-		case *launch.JobEnded:
-			if ev.Failed {
-				p.handle(-1, &launch.Notice{At: ev.At, Level: "warning", Message: fmt.Sprintf("job/%s failed: %s", ev.Job, oneLine(strings.TrimSpace(ev.Reason+": "+ev.Message)))})
-			} else if !quiet {
-				p.handle(-1, &launch.Notice{At: ev.At, Level: "info", Message: fmt.Sprintf("job/%s complete", ev.Job)})
-			}
-			return
+			sink(i, ev)
 		}
-		p.handle(i, ev)
 	}
-	res, err := run(ctx, jo)
+	var res *launch.JobResult
+	var err error
+	if r.screen != nil {
+		res, err = r.runScreen(ctx, cancel, n, jo, jobSink, run) // job_tui.go
+	} else {
+		jo.Sink = jobSink(p.handle)
+		res, err = run(ctx, jo)
+	}
 	p.flush()
 	if err != nil {
 		var ee *ExitError
@@ -218,7 +218,11 @@ func (r *jobReport) run(ctx context.Context, n int, completions *int32, jo launc
 		jobName, ns = res.Job, res.Namespace
 	}
 	attach := "kubectl podtask attach job/" + jobName + " -n " + ns
-	if res.Left {
+	switch {
+	case res.Left && res.Deleted:
+		fmt.Fprintf(r.streams.ErrOut, "podtask: job/%s deleted in namespace %s (stopped)\n", jobName, ns)
+		return &ExitError{Code: ExitInterrupted}
+	case res.Left:
 		fmt.Fprintf(r.streams.ErrOut, "podtask: job/%s keeps running in namespace %s; attach with: %s\n", jobName, ns, attach)
 		return &ExitError{Code: ExitInterrupted}
 	}
@@ -263,6 +267,35 @@ func (r *jobReport) run(ctx context.Context, n int, completions *int32, jo launc
 		return &ExitError{Code: ExitItemsFailed, Err: fmt.Errorf("%d of %d items did not succeed (each item's code is in -o json)", failed, len(out))}
 	}
 	return nil
+}
+
+// jobNotice is the notice a Job's own event (JobCreated, JobEnded) is told
+// as (nil: none, when quiet); ok is false for any other event.
+func jobNotice(ev launch.Event, quiet bool) (n *launch.Notice, ok bool) {
+	switch ev := ev.(type) {
+	case *launch.JobCreated:
+		if quiet {
+			return nil, true
+		}
+		verb := "created"
+		if ev.Attached {
+			verb = "attached to"
+		}
+		what := fmt.Sprintf("%d items, at most %d pods at once", ev.Completions, ev.Parallelism)
+		if !ev.Indexed {
+			what = "one pod at a time"
+		}
+		return &launch.Notice{At: ev.At, Level: "info", Message: fmt.Sprintf("%s job/%s in namespace %s (run %s): %s", verb, ev.Job, ev.Namespace, ev.RunID, what)}, true
+	case *launch.JobEnded:
+		if ev.Failed {
+			return &launch.Notice{At: ev.At, Level: "warning", Message: fmt.Sprintf("job/%s failed: %s", ev.Job, oneLine(strings.TrimSpace(ev.Reason+": "+ev.Message)))}, true
+		}
+		if quiet {
+			return nil, true
+		}
+		return &launch.Notice{At: ev.At, Level: "info", Message: fmt.Sprintf("job/%s complete", ev.Job)}, true
+	}
+	return nil, false
 }
 
 func onFinishName(a launch.OnFinishAction) string {

@@ -27,6 +27,20 @@ func tuiAvailable(streams genericiooptions.IOStreams) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// screenWanted says whether the task is shown under the terminal UI: --tui
+// and stdout a terminal. Otherwise it says why on stderr, and the command
+// prints its plain output.
+func (f *followFlags) screenWanted(streams genericiooptions.IOStreams) bool {
+	if !f.tui {
+		return false
+	}
+	if !tuiAvailable(streams) {
+		fmt.Fprintln(streams.ErrOut, "podtask: note: stdout is not a terminal; --tui falls back to plain output")
+		return false
+	}
+	return true
+}
+
 // tuiMemoryLimit is the Go heap's soft limit while the screen is up.
 const tuiMemoryLimit = 48 << 20
 

@@ -1,0 +1,117 @@
+// run --as-job --tui and attach job/NAME --tui: a Job under the mapped run's
+// screen (pkg/tui, MapOptions.Job): a row per index, filled in as the Job
+// controller makes its pods, and the selected index's log, events and XCom.
+// q leaves the Job running (attach job/NAME takes it up again), d deletes
+// it. The report (summary table, --xcom-out, -o) and the exit code are then
+// jobReport's, as without --tui.
+
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	tea "charm.land/bubbletea/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
+	"github.com/podtask-dev/kubectl-podtask/pkg/render"
+	"github.com/podtask-dev/kubectl-podtask/pkg/tui"
+)
+
+// jobScreen is what the screen shows of the Job besides its events.
+type jobScreen struct {
+	job, namespace, runID, task string
+	onFinish                    launch.OnFinishAction
+	parallelism, tries          int
+}
+
+// newJobScreen is the screen of job when --tui asks for it and stdout is a
+// terminal; nil otherwise (with a note).
+func newJobScreen(f *followFlags, streams genericiooptions.IOStreams, job *batchv1.Job, onFinish launch.OnFinishAction) *jobScreen {
+	if !f.screenWanted(streams) {
+		return nil
+	}
+	s := &jobScreen{job: job.Name, namespace: job.Namespace, runID: job.Labels[render.LabelRunID],
+		task: job.Labels[render.LabelTask], onFinish: onFinish, parallelism: 1, tries: 1}
+	if p := job.Spec.Parallelism; p != nil {
+		s.parallelism = int(*p)
+	}
+	switch {
+	case job.Spec.BackoffLimitPerIndex != nil:
+		s.tries = int(*job.Spec.BackoffLimitPerIndex) + 1
+	case job.Spec.BackoffLimit != nil:
+		s.tries = int(*job.Spec.BackoffLimit) + 1
+	}
+	return s
+}
+
+// runScreen follows the Job under the screen; cancel is the follow's: q
+// calls it with no cause (leave), d with a StopRequest to delete the Job.
+// The Job's own events go through jobSink, as the printer's do.
+func (r *jobReport) runScreen(ctx context.Context, cancel context.CancelCauseFunc, n int, jo launch.JobOptions,
+	jobSink func(func(int, launch.Event)) func(int, launch.Event), run jobStart) (*launch.JobResult, error) {
+	s := r.screen
+	items := make([]tui.MapItem, n)
+	for i := range items {
+		if i < len(r.params) {
+			items[i].Params = shortParams(r.params[i])
+		}
+	}
+	noColor := os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb"
+	m := tui.NewMapped(tui.MapOptions{
+		Options: tui.Options{
+			Task:           s.task,
+			OnFinishAction: s.onFinish,
+			MaxLogLines:    r.flags.maxLogLines,
+			NoColor:        noColor,
+			Stop:           cancel,
+		},
+		RunID:       s.runID,
+		Namespace:   s.namespace,
+		Parallelism: s.parallelism,
+		Tries:       s.tries,
+		Items:       items,
+		Job:         s.job,
+	})
+	defer limitTUIMemory(eachTUIMemoryLimit(n))()
+	prog := newTUIProgram(ctx, r.streams, m, noColor)
+	sink := m.Sink(prog.Send)
+	if r.logDir != "" {
+		// The screen owns the terminal: a printer of its own writes only
+		// the indexes' log files.
+		files := newEachPrinter(io.Discard, io.Discard, true, false, r.logDir, n)
+		defer files.close()
+		screen := sink
+		sink = func(i int, ev launch.Event) {
+			switch ev.(type) {
+			case *launch.LogLine, *launch.Finished:
+				files.handle(i, ev)
+			}
+			screen(i, ev)
+		}
+	}
+	jo.Sink = jobSink(sink)
+
+	type outcome struct {
+		res *launch.JobResult
+		err error
+	}
+	out, uiErr := runScreenBeside(r.streams.ErrOut, prog, cancel, "podtask: waiting to let job/"+s.job+" go…", func() outcome {
+		res, err := run(ctx, jo)
+		var results []launch.ItemResult
+		if res != nil {
+			results = res.Items
+		}
+		prog.Send(tui.MapDone{Results: results, Err: err, Interrupted: ctx.Err() != nil}) // a no-op once the screen has gone
+		return outcome{res, err}
+	}, nil)
+	if uiErr != nil && !errors.Is(uiErr, tea.ErrProgramKilled) {
+		fmt.Fprintf(r.streams.ErrOut, "podtask: warning: terminal UI: %v\n", uiErr)
+	}
+	return out.res, out.err
+}
