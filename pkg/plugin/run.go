@@ -80,7 +80,7 @@ prefixed with [item]; a summary table ends the run; --xcom-out writes a JSON arr
 Jobs: --as-job runs the task as one batch/v1 Job (Indexed with --each, one index per item) that
 the Job controller keeps going: it is followed and reported as --each is, each index's XCom read
 from its termination message; Ctrl-C leaves the Job running, and 'kubectl podtask attach job/NAME'
-takes it up again and prints every result in index order.
+takes it up again and prints every result in index order. With --tui, q leaves it, d deletes it.
 
 Exit codes: the base container's exit code; 64 bad input; 69 API error; 75 the pod never
 started; 74 files or artifacts could not be copied; 76 XCom could not be read; 123 (--each) an item
