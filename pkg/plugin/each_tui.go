@@ -17,6 +17,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
 	"github.com/podtask-dev/kubectl-podtask/pkg/render"
 	"github.com/podtask-dev/kubectl-podtask/pkg/tui"
@@ -42,13 +44,11 @@ func (o *RunOptions) runMappedScreen(ctx context.Context, cancel context.CancelC
 	for i, pod := range f.pods {
 		items[i] = tui.MapItem{Params: shortParams(f.args[i]), Pod: pod.Name}
 	}
-	noColor := os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb"
-	m := tui.NewMapped(tui.MapOptions{
+	mo := tui.MapOptions{
 		Options: tui.Options{
 			Task:           launch.TaskName(o.pod),
 			OnFinishAction: launch.OptionsFromPod(o.pod, launch.Options{}).OnFinish,
 			MaxLogLines:    o.follow.maxLogLines,
-			NoColor:        noColor,
 			Stop:           cancel,
 		},
 		RunID:       o.pod.Annotations[render.AnnotationRunID],
@@ -56,42 +56,55 @@ func (o *RunOptions) runMappedScreen(ctx context.Context, cancel context.CancelC
 		Parallelism: f.parallelism,
 		Tries:       o.policy.Tries(),
 		Items:       items,
-	})
-	defer limitTUIMemory(eachTUIMemoryLimit(len(items)))()
-	prog := newTUIProgram(ctx, o.streams, m, noColor)
+	}
+	res, _, err := runMapScreen(ctx, o.streams, f.logDir, mo, cancel, "podtask: waiting for the cleanup of the run's pods to finish…",
+		func(sink func(int, launch.Event)) ([]launch.ItemResult, []launch.ItemResult, error) {
+			res, err := start(ctx, sink)
+			return res, res, err
+		})
+	return res, err
+}
 
+// runMapScreen shows a mapped screen (run --each, or a Job) with mo while
+// work runs beside it. work feeds the sink it is given (the screen, and
+// the --log-dir files when logDir is set: the screen owns the terminal)
+// and returns its result and the items' results to end the screen with.
+// It returns work's result once work has returned and the screen has
+// closed; a failing screen is a warning, not the result's error.
+func runMapScreen[T any](ctx context.Context, streams genericiooptions.IOStreams, logDir string, mo tui.MapOptions, cancel context.CancelCauseFunc,
+	waiting string, work func(sink func(int, launch.Event)) (T, []launch.ItemResult, error)) (T, []launch.ItemResult, error) {
+	mo.NoColor = os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb"
+	m := tui.NewMapped(mo)
+	defer limitTUIMemory(eachTUIMemoryLimit(len(mo.Items)))()
+	prog := newTUIProgram(ctx, streams, m, mo.NoColor)
 	sink := m.Sink(prog.Send)
-	var runSink func(int, launch.Event)
-	if f.logDir != "" {
-		// The screen owns the terminal: a printer of its own writes only
-		// the items' log files.
-		files := newEachPrinter(io.Discard, io.Discard, true, false, f.logDir, len(f.pods))
+	if logDir != "" {
+		files := newEachPrinter(io.Discard, io.Discard, true, false, logDir, len(mo.Items))
 		defer files.close()
-		runSink = func(i int, ev launch.Event) {
+		screen := sink
+		sink = func(i int, ev launch.Event) {
 			switch ev.(type) {
 			case *launch.LogLine, *launch.Finished:
 				files.handle(i, ev)
 			}
-			sink(i, ev)
+			screen(i, ev)
 		}
-	} else {
-		runSink = sink
 	}
-
 	type outcome struct {
-		res []launch.ItemResult
-		err error
+		res   T
+		items []launch.ItemResult
+		err   error
 	}
-	out, uiErr := runScreenBeside(o.streams.ErrOut, prog, cancel, "podtask: waiting for the cleanup of the run's pods to finish…", func() outcome {
-		res, err := start(ctx, runSink)
-		prog.Send(tui.MapDone{Results: res, Err: err, Interrupted: ctx.Err() != nil}) // a no-op once the screen has gone
-		return outcome{res, err}
+	out, uiErr := runScreenBeside(streams.ErrOut, prog, cancel, waiting, func() outcome {
+		res, items, err := work(sink)
+		prog.Send(tui.MapDone{Results: items, Err: err, Interrupted: ctx.Err() != nil}) // a no-op once the screen has gone
+		return outcome{res, items, err}
 	}, nil)
 	if uiErr != nil && !errors.Is(uiErr, tea.ErrProgramKilled) {
 		// The results are still worth the report: the error is a warning.
-		fmt.Fprintf(o.streams.ErrOut, "podtask: warning: terminal UI: %v\n", uiErr)
+		fmt.Fprintf(streams.ErrOut, "podtask: warning: terminal UI: %v\n", uiErr)
 	}
-	return out.res, out.err
+	return out.res, out.items, out.err
 }
 
 // shortParams is an item's params for its row: key=value pairs in key order.

@@ -9,12 +9,7 @@ package plugin
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
 
-	tea "charm.land/bubbletea/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -62,56 +57,24 @@ func (r *jobReport) runScreen(ctx context.Context, cancel context.CancelCauseFun
 			items[i].Params = shortParams(r.params[i])
 		}
 	}
-	noColor := os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb"
-	m := tui.NewMapped(tui.MapOptions{
-		Options: tui.Options{
-			Task:           s.task,
-			OnFinishAction: s.onFinish,
-			MaxLogLines:    r.flags.maxLogLines,
-			NoColor:        noColor,
-			Stop:           cancel,
-		},
+	mo := tui.MapOptions{
+		Options:     tui.Options{Task: s.task, OnFinishAction: s.onFinish, MaxLogLines: r.flags.maxLogLines, Stop: cancel},
 		RunID:       s.runID,
 		Namespace:   s.namespace,
 		Parallelism: s.parallelism,
 		Tries:       s.tries,
 		Items:       items,
 		Job:         s.job,
-	})
-	defer limitTUIMemory(eachTUIMemoryLimit(n))()
-	prog := newTUIProgram(ctx, r.streams, m, noColor)
-	sink := m.Sink(prog.Send)
-	if r.logDir != "" {
-		// The screen owns the terminal: a printer of its own writes only
-		// the indexes' log files.
-		files := newEachPrinter(io.Discard, io.Discard, true, false, r.logDir, n)
-		defer files.close()
-		screen := sink
-		sink = func(i int, ev launch.Event) {
-			switch ev.(type) {
-			case *launch.LogLine, *launch.Finished:
-				files.handle(i, ev)
+	}
+	res, _, err := runMapScreen(ctx, r.streams, r.logDir, mo, cancel, "podtask: waiting to let job/"+s.job+" go…",
+		func(sink func(int, launch.Event)) (*launch.JobResult, []launch.ItemResult, error) {
+			jo.Sink = jobSink(sink)
+			res, err := run(ctx, jo)
+			var items []launch.ItemResult
+			if res != nil {
+				items = res.Items
 			}
-			screen(i, ev)
-		}
-	}
-	jo.Sink = jobSink(sink)
-
-	type outcome struct {
-		res *launch.JobResult
-		err error
-	}
-	out, uiErr := runScreenBeside(r.streams.ErrOut, prog, cancel, "podtask: waiting to let job/"+s.job+" go…", func() outcome {
-		res, err := run(ctx, jo)
-		var results []launch.ItemResult
-		if res != nil {
-			results = res.Items
-		}
-		prog.Send(tui.MapDone{Results: results, Err: err, Interrupted: ctx.Err() != nil}) // a no-op once the screen has gone
-		return outcome{res, err}
-	}, nil)
-	if uiErr != nil && !errors.Is(uiErr, tea.ErrProgramKilled) {
-		fmt.Fprintf(r.streams.ErrOut, "podtask: warning: terminal UI: %v\n", uiErr)
-	}
-	return out.res, out.err
+			return res, items, err
+		})
+	return res, err
 }

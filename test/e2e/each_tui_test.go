@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -22,16 +20,8 @@ const eachTUIScript = `echo "item {{ .params.n }} starts"; sleep 1; if [ {{ .par
 // startEachTUI starts `run --each --tui` of n items in a tmux terminal.
 func startEachTUI(t *testing.T, name string, n int, args ...string) *termRun {
 	t.Helper()
-	items := filepath.Join(t.TempDir(), "items.jsonl")
-	var b strings.Builder
-	for i := range n {
-		fmt.Fprintf(&b, "{\"n\": %d}\n", i)
-	}
-	if err := os.WriteFile(items, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	return startTerm(t, name, append([]string{"run", "--tui", "-n", e2eutil.Namespace, "--name", name, "--image", busybox,
-		"--xcom-mode", "termination-message", "--each", items}, args...)...)
+		"--xcom-mode", "termination-message", "--each", itemsFile(t, n)}, args...)...)
 }
 
 // TestEachTUIInTmux runs 6 items at parallelism 3 under the screen in a real

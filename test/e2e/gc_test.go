@@ -13,6 +13,26 @@ import (
 	"github.com/podtask-dev/kubectl-podtask/test/e2e/e2eutil"
 )
 
+// createRendered creates the pod `render ARGS -o json` prints, as run would
+// have but with nobody to follow it (as after a kill -9), deleted at the
+// test's end.
+func createRendered(t *testing.T, ctx context.Context, args ...string) *corev1.Pod {
+	t.Helper()
+	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", append([]string{"render", "-o", "json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("render: exit %d\n%s", code, stderr)
+	}
+	var pod corev1.Pod
+	if err := json.Unmarshal([]byte(stdout), &pod); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e2eutil.Client(t).Pods(e2eutil.Namespace).Create(ctx, &pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e2eutil.CleanupPod(t, e2eutil.Namespace, pod.Name)
+	return &pod
+}
+
 // Task pods left behind (created as run would, then nobody followed them,
 // as after a kill -9): once finished, list marks the one whose on-finish
 // action deletes it, and gc deletes that one and keeps the kept one.
@@ -24,19 +44,7 @@ func TestGCDeletesFinishedPodsItsActionSaysShouldBeGone(t *testing.T) {
 	names := map[string]string{}
 	for _, action := range []string{"delete_pod", "keep_pod"} {
 		name := e2eutil.UniqueName("gc-" + strings.ReplaceAll(action, "_", "-"))
-		stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", "render", "--image", busybox, "--name", name, "--random-name-suffix=false",
-			"--on-finish-action", action, "-o", "json", "--", "true")
-		if code != 0 {
-			t.Fatalf("render: exit %d\n%s", code, stderr)
-		}
-		var pod corev1.Pod
-		if err := json.Unmarshal([]byte(stdout), &pod); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Pods(e2eutil.Namespace).Create(ctx, &pod, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		defer e2eutil.CleanupPod(t, e2eutil.Namespace, name)
+		createRendered(t, ctx, "--image", busybox, "--name", name, "--random-name-suffix=false", "--on-finish-action", action, "--", "true")
 		names[action] = name
 	}
 	// Only this test's pods: the cluster is shared.
@@ -67,18 +75,7 @@ func TestGCDeletesAbandonedRunRecords(t *testing.T) {
 	defer cancel()
 	c := e2eutil.Client(t)
 	task := e2eutil.UniqueName("gc-record")
-	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", "render", "--image", busybox, "--name", task, "-o", "json", "--", "sleep", "300")
-	if code != 0 {
-		t.Fatalf("render: exit %d\n%s", code, stderr)
-	}
-	var pod corev1.Pod
-	if err := json.Unmarshal([]byte(stdout), &pod); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Pods(e2eutil.Namespace).Create(ctx, &pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	defer e2eutil.CleanupPod(t, e2eutil.Namespace, pod.Name)
+	pod := createRendered(t, ctx, "--image", busybox, "--name", task, "--", "sleep", "300")
 	record := func(run string) string {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "podtask-run-" + run, Labels: map[string]string{
 			"app.kubernetes.io/managed-by": "kubectl-podtask", "podtask.dev/run-id": run, "podtask.dev/record": "mapped-run", "podtask.dev/task": task}}}
@@ -93,7 +90,7 @@ func TestGCDeletesAbandonedRunRecords(t *testing.T) {
 	live, abandoned := record(pod.Labels["podtask.dev/run-id"]), record(strings.ToLower(task)+"-gone")
 	e2eutil.WaitPod(t, e2eutil.Namespace, pod.Name, 2*time.Minute, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 	sel := "-l=podtask.dev/task=" + task
-	stdout, stderr, code = e2eutil.RunPlugin(t, ctx, "", "gc", "--min-age", "0s", "--dry-run", sel)
+	stdout, stderr, code := e2eutil.RunPlugin(t, ctx, "", "gc", "--min-age", "0s", "--dry-run", sel)
 	if code != 0 || !strings.Contains(stdout, "configmap/"+abandoned+" would be deleted") || strings.Contains(stdout, live) {
 		t.Fatalf("gc --dry-run: exit %d\n%s\n%s", code, stdout, stderr)
 	}

@@ -49,6 +49,20 @@ func itemsFile(t *testing.T, n int) string {
 	return path
 }
 
+// waitJobGone waits until the Job is gone, failing when ctx ends first.
+func waitJobGone(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	for {
+		if _, err := batchClient(t).Jobs(e2eutil.Namespace).Get(ctx, name, metav1.GetOptions{}); err != nil {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("job/%s is still there", name)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func cleanupJob(t *testing.T, name string) {
 	t.Cleanup(func() {
 		bg := metav1.DeletePropagationBackground
@@ -234,15 +248,7 @@ func TestJobImagePullFailsFast(t *testing.T) {
 	if code != 75 || !strings.Contains(errOut, "job/"+m[1]+" deleted (delete_pod)") || !strings.Contains(errOut, "ErrImagePull") {
 		t.Fatalf("exit %d, want 75 and the job deleted:\n%s", code, errOut)
 	}
-	for {
-		if _, err := batchClient(t).Jobs("default").Get(ctx, m[1], metav1.GetOptions{}); err != nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal("the job is still there")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitJobGone(t, ctx, m[1])
 }
 
 // A Job whose pods the Job controller cannot create (a service account
@@ -264,13 +270,5 @@ func TestJobThatCannotCreatePodsFailsFast(t *testing.T) {
 		!strings.Contains(errOut, "job/"+m[1]+" deleted (delete_pod)") {
 		t.Fatalf("exit %d, want 75 with the controller's FailedCreate and the job deleted:\n%s", code, errOut)
 	}
-	for {
-		if _, err := batchClient(t).Jobs("default").Get(ctx, m[1], metav1.GetOptions{}); err != nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal("the job is still there")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitJobGone(t, ctx, m[1])
 }

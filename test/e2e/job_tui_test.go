@@ -6,8 +6,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,16 +19,8 @@ import (
 // startJobTUI starts `run --as-job --tui` of n items in a tmux terminal.
 func startJobTUI(t *testing.T, name string, n int, args ...string) *termRun {
 	t.Helper()
-	items := filepath.Join(t.TempDir(), "items.jsonl")
-	var b strings.Builder
-	for i := range n {
-		fmt.Fprintf(&b, "{\"n\": %d}\n", i)
-	}
-	if err := os.WriteFile(items, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	return startTerm(t, name, append([]string{"run", "--tui", "--as-job", "-n", e2eutil.Namespace, "--name", name, "--image", busybox,
-		"--xcom-mode", "termination-message", "--each", items}, args...)...)
+		"--xcom-mode", "termination-message", "--each", itemsFile(t, n)}, args...)...)
 }
 
 // jobOfTask is the name of the one Job of the task, as soon as it exists.
@@ -118,16 +108,7 @@ func TestJobTUILeaveThenDelete(t *testing.T) {
 	if after := a.joined(); !strings.Contains(after, "job/"+job+" deleted") {
 		t.Errorf("after d, the terminal does not say the job was deleted:\n%s", after)
 	}
-	for {
-		_, err := batchClient(t).Jobs(e2eutil.Namespace).Get(ctx, job, metav1.GetOptions{})
-		if err != nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal("the job is still there after d")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitJobGone(t, ctx, job)
 	if left := e2eutil.PodsWithLabel(t, e2eutil.Namespace, "batch.kubernetes.io/job-name="+job); len(left) != 0 {
 		t.Errorf("%d pods of the job left after d", len(left))
 	}
