@@ -30,22 +30,50 @@ func (k moveKeys) step(msg tea.KeyPressMsg, page int) (n int, ok bool) {
 	return 0, false
 }
 
+// logKeys are the log panel's own bindings on both screens.
+type logKeys struct {
+	Next, Prev, Wrap, Container key.Binding
+}
+
+func newLogKeys() logKeys {
+	return logKeys{
+		Next:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n/N", "next/prev match")),
+		Prev:      key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous match")),
+		Wrap:      key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "wrap")),
+		Container: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "container")),
+	}
+}
+
+// onKey applies a log key to the log view; it tells whether msg was one.
+func (k logKeys) onKey(msg tea.KeyPressMsg, l *logView) bool {
+	switch {
+	case key.Matches(msg, k.Next):
+		l.findNext(true)
+	case key.Matches(msg, k.Prev):
+		l.findNext(false)
+	case key.Matches(msg, k.Wrap):
+		l.wrap = !l.wrap
+	case key.Matches(msg, k.Container):
+		l.cycleContainer()
+	default:
+		return false
+	}
+	return true
+}
+
 // keyMap is every binding of the screen; it implements help.KeyMap.
 type keyMap struct {
 	moveKeys
-	Quit      key.Binding
-	Delete    key.Binding
-	Keep      key.Binding
-	Follow    key.Binding
-	Search    key.Binding
-	Next      key.Binding
-	Prev      key.Binding
-	Wrap      key.Binding
-	Container key.Binding
-	Tab       key.Binding
-	BackTab   key.Binding
-	Copy      key.Binding
-	Help      key.Binding
+	Quit   key.Binding
+	Delete key.Binding
+	Keep   key.Binding
+	logKeys
+	Follow  key.Binding
+	Search  key.Binding
+	Tab     key.Binding
+	BackTab key.Binding
+	Copy    key.Binding
+	Help    key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -58,19 +86,16 @@ func newKeyMap() keyMap {
 			Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/G", "top/bottom")),
 			Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "bottom")),
 		},
-		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "stop")),
-		Delete:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete pod")),
-		Keep:      key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keep pod")),
-		Follow:    key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow")),
-		Search:    key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search")),
-		Next:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n/N", "next/prev match")),
-		Prev:      key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous match")),
-		Wrap:      key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "wrap")),
-		Container: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "container")),
-		Tab:       key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "panel")),
-		BackTab:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous panel")),
-		Copy:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy xcom"), key.WithDisabled()),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more")),
+		Quit:    key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "stop")),
+		Delete:  key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete pod")),
+		Keep:    key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keep pod")),
+		Follow:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow")),
+		logKeys: newLogKeys(),
+		Search:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search")),
+		Tab:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "panel")),
+		BackTab: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous panel")),
+		Copy:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy xcom"), key.WithDisabled()),
+		Help:    key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more")),
 	}
 }
 

@@ -16,13 +16,10 @@ type mapKeyMap struct {
 	Open       key.Binding
 	Tab        key.Binding
 	BackTab    key.Binding
-	Search     key.Binding
-	Next       key.Binding
-	Prev       key.Binding
-	Wrap       key.Binding
-	Container  key.Binding
-	Copy       key.Binding
-	Help       key.Binding
+	logKeys
+	Search key.Binding
+	Copy   key.Binding
+	Help   key.Binding
 }
 
 // newMapKeyMap returns the bindings; a Job's screen (job) leaves on q and
@@ -44,11 +41,8 @@ func newMapKeyMap(job bool) mapKeyMap {
 		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "scroll its log")),
 		Tab:        key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "panel")),
 		BackTab:    key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous panel")),
+		logKeys:    newLogKeys(),
 		Search:     key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search log")),
-		Next:       key.NewBinding(key.WithKeys("n"), key.WithHelp("n/N", "next/prev match")),
-		Prev:       key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous match")),
-		Wrap:       key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "wrap")),
-		Container:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "container")),
 		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy xcom"), key.WithDisabled()),
 		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more")),
 	}

@@ -387,14 +387,7 @@ func (m *MapModel) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Search):
 		m.focus = mapLogs
 		m.logs.startSearch()
-	case key.Matches(msg, k.Next):
-		m.logs.findNext(true)
-	case key.Matches(msg, k.Prev):
-		m.logs.findNext(false)
-	case key.Matches(msg, k.Wrap):
-		m.logs.wrap = !m.logs.wrap
-	case key.Matches(msg, k.Container):
-		m.logs.cycleContainer()
+	case k.logKeys.onKey(msg, &m.logs):
 	case msg.String() == "esc":
 		if m.logs.query != "" {
 			m.logs.query = ""

@@ -111,11 +111,7 @@ func (m *MapModel) render(now time.Time) string {
 		}
 	}
 
-	out = append(out, fit(m.statusLine(now), w))
-	m.help.SetWidth(w)
-	for _, hl := range strings.Split(m.help.View(m.keys), "\n") {
-		out = append(out, fit(hl, w))
-	}
+	out = append(out, footer(m.statusLine(now), &m.help, m.keys, w)...)
 	return strings.Join(out, "\n")
 }
 

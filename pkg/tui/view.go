@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/help"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
@@ -123,12 +124,18 @@ func (m *Model) render(now time.Time) string {
 		out = append(out, logs)
 	}
 
-	out = append(out, fit(m.statusLine(now), w))
-	m.help.SetWidth(w)
-	for _, hl := range strings.Split(m.help.View(m.keys), "\n") {
+	out = append(out, footer(m.statusLine(now), &m.help, m.keys, w)...)
+	return strings.Join(out, "\n")
+}
+
+// footer is the status line and the help under it, each fit to w cells.
+func footer(status string, h *help.Model, keys help.KeyMap, w int) []string {
+	out := []string{fit(status, w)}
+	h.SetWidth(w)
+	for _, hl := range strings.Split(h.View(keys), "\n") {
 		out = append(out, fit(hl, w))
 	}
-	return strings.Join(out, "\n")
+	return out
 }
 
 func wOr(stacked bool, full, part int) int {
