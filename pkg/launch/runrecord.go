@@ -192,6 +192,33 @@ func decodeRecord(cm *corev1.ConfigMap) (*RunRecord, error) {
 	return r, nil
 }
 
+// RunProgress is what a run's record says of it at a glance.
+type RunProgress struct {
+	Task        string
+	Items, Done int // done: recorded with no further try to follow
+	Parallelism int
+	Started     time.Time
+}
+
+// ProgressOf reads a record's progress, without its pods.
+func ProgressOf(cm *corev1.ConfigMap) (RunProgress, error) {
+	var s RunSettings
+	if err := json.Unmarshal([]byte(cm.Data[recordSettings]), &s); err != nil {
+		return RunProgress{}, fmt.Errorf("record %s: settings: %w", cm.Name, err)
+	}
+	items := map[string]RecordedItem{}
+	if err := json.Unmarshal([]byte(cm.Data[recordItems]), &items); err != nil {
+		return RunProgress{}, fmt.Errorf("record %s: items: %w", cm.Name, err)
+	}
+	p := RunProgress{Task: s.Task, Items: len(s.Params), Parallelism: s.Parallelism, Started: s.Started}
+	for _, it := range items {
+		if it.Final {
+			p.Done++
+		}
+	}
+	return p, nil
+}
+
 // LoadRun reads the record of run runID in namespace. A run that has no
 // record is an error saying so (errors.Is ErrNoRecord).
 func (e *Engine) LoadRun(ctx context.Context, namespace, runID string) (*RunRecord, error) {

@@ -2,10 +2,12 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -241,6 +243,46 @@ func TestGCRunRecordsOnAFake(t *testing.T) {
 	}
 	if strings.Join(left, ",") != "podtask-run-r-running,podtask-run-written-lately" {
 		t.Fatalf("left %v", left)
+	}
+}
+
+// list --runs shows each mapped run's record: items, done, its pods
+// running, and whether gc would delete it; -o name names the records.
+func TestListRunsOnAFake(t *testing.T) {
+	old := time.Now().Add(-time.Hour)
+	record := func(run string, done int) *corev1.ConfigMap {
+		items := map[string]launch.RecordedItem{}
+		for i := range done {
+			items[strconv.Itoa(i)] = launch.RecordedItem{Final: true, Result: &launch.Result{Outcome: launch.OutcomeSucceeded}}
+		}
+		b, _ := json.Marshal(items)
+		settings, _ := json.Marshal(launch.RunSettings{Task: "nightly", Parallelism: 2, Params: make([]map[string]string, 5)})
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: launch.RecordName(run), Namespace: "default", CreationTimestamp: metav1.NewTime(old),
+			Labels: map[string]string{launch.LabelManagedBy: launch.ManagedByValue, launch.LabelRunID: run, launch.LabelRecord: launch.RecordMappedRun}},
+			Data: map[string]string{"run.json": string(settings), "items.json": string(b)}}
+	}
+	f := newFakeFactory(record("stopped", 3), record("r-running", 1),
+		taskPodFor("running", "delete_pod", "", old, corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}))
+	stdout, stderr, code := execute(t, f, "list", "--runs")
+	if code != 0 {
+		t.Fatalf("exit %d %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	want := [][]string{
+		{"RUN-ID", "TASK", "ITEMS", "DONE", "RUNNING", "WRITTEN", "GC"},
+		{"r-running", "nightly", "5", "1", "1", "60m", "-"},
+		{"stopped", "nightly", "5", "3", "0", "60m", "due"},
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("list --runs:\n%s", stdout)
+	}
+	for i, l := range lines {
+		if got := strings.Fields(l); strings.Join(got, " ") != strings.Join(want[i], " ") {
+			t.Errorf("line %d: %q, want %q", i, got, want[i])
+		}
+	}
+	if stdout, _, _ := execute(t, f, "list", "--runs", "-o", "name"); stdout != "configmap/podtask-run-r-running\nconfigmap/podtask-run-stopped\n" {
+		t.Errorf("-o name: %q", stdout)
 	}
 }
 

@@ -146,20 +146,14 @@ func (o *GCOptions) collectRecords(ctx context.Context, c corev1client.CoreV1Int
 	if err != nil {
 		return 0, &ExitError{Code: ExitAPI, Err: fmt.Errorf("list mapped runs' records: %w", err)}
 	}
-	live := map[string]bool{} // namespace/run id of the runs with a pod not ended
-	for i := range pods {
-		if p := &pods[i]; p.DeletionTimestamp == nil && (p.Status.Phase == corev1.PodPending || p.Status.Phase == corev1.PodRunning) {
-			live[p.Namespace+"/"+p.Labels[launch.LabelRunID]] = true
-		}
-	}
+	live := liveRuns(pods)
 	n := 0
 	for i := range records.Items {
 		r := &records.Items[i]
-		run := r.Labels[launch.LabelRunID]
-		written := lastWritten(&r.ObjectMeta)
-		if live[r.Namespace+"/"+run] || now.Sub(written) < o.minAge {
+		if !recordDue(r, live, o.minAge, now) {
 			continue
 		}
+		run, written := r.Labels[launch.LabelRunID], lastWritten(&r.ObjectMeta)
 		n++
 		why := fmt.Sprintf("mapped run %s, written last %s ago, no pod of it running; attach --run-id would start its items not done", run, duration.HumanDuration(now.Sub(written)))
 		if err := o.collect(ctx, "configmap", r.Namespace, r.Name, r.UID, why, c.ConfigMaps(r.Namespace).Delete); err != nil {
@@ -167,6 +161,24 @@ func (o *GCOptions) collectRecords(ctx context.Context, c corev1client.CoreV1Int
 		}
 	}
 	return n, nil
+}
+
+// liveRuns counts, by namespace/run id, the pods of each run that are
+// pending or running (not being deleted).
+func liveRuns(pods []corev1.Pod) map[string]int {
+	live := map[string]int{}
+	for i := range pods {
+		if p := &pods[i]; p.DeletionTimestamp == nil && (p.Status.Phase == corev1.PodPending || p.Status.Phase == corev1.PodRunning) {
+			live[p.Namespace+"/"+p.Labels[launch.LabelRunID]]++
+		}
+	}
+	return live
+}
+
+// recordDue says whether a run's record was left behind: written last at
+// least minAge before now, and no pod of its run pending or running.
+func recordDue(r *corev1.ConfigMap, live map[string]int, minAge time.Duration, now time.Time) bool {
+	return live[r.Namespace+"/"+r.Labels[launch.LabelRunID]] == 0 && now.Sub(lastWritten(&r.ObjectMeta)) >= minAge
 }
 
 // collect deletes one object (the one of that UID: not another made since

@@ -34,6 +34,7 @@ type ListOptions struct {
 	factory       Factory
 	streams       genericiooptions.IOStreams
 	allNamespaces bool
+	runs          bool
 	output        string
 	now           func() time.Time
 
@@ -47,12 +48,15 @@ func newCmdList(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
-		Short:   "List task pods: task, run id, phase, exit code, age; GC marks pods gc would delete",
+		Short:   "List task pods (task, run id, phase, exit code, age; GC marks pods gc would delete), or with --runs the mapped runs",
 		Example: `  kubectl podtask list
   kubectl podtask list -A -o wide
   kubectl podtask list -o name
   kubectl podtask list -o jsonpath='{.items[*].metadata.name}'
-  kubectl podtask list -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName`,
+  kubectl podtask list -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName
+
+  # The mapped runs going on or stopped, with how many items are done
+  kubectl podtask list --runs -A`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
@@ -65,6 +69,7 @@ func newCmdList(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "List task pods in every namespace")
+	cmd.Flags().BoolVar(&o.runs, "runs", false, "List the mapped runs that have a record instead (run --each: going on, or stopped and to be taken up with attach --run-id)")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "Output format: "+strings.Join(listFormats, ", ")+" (as kubectl get)")
 	return cmd
 }
@@ -99,6 +104,9 @@ func (o *ListOptions) Validate() error {
 
 // Run lists the task pods and prints them.
 func (o *ListOptions) Run(ctx context.Context) error {
+	if o.runs {
+		return o.runRuns(ctx) // listruns.go
+	}
 	c, err := o.factory.CoreV1()
 	if err != nil {
 		return err
@@ -139,7 +147,11 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		return nil
 	}
 	if o.columns != nil {
-		return printCustomColumns(o.streams.Out, o.columns, list.Items)
+		objs := make([]any, len(list.Items))
+		for i := range list.Items {
+			objs[i] = &list.Items[i]
+		}
+		return printCustomColumns(o.streams.Out, o.columns, objs)
 	}
 	w := tabwriter.NewWriter(o.streams.Out, 0, 8, 3, ' ', 0)
 	head := []string{"NAME", "TASK", "RUN-ID", "PHASE", "EXIT", "AGE", "GC"}
@@ -236,17 +248,18 @@ func parseCustomColumns(spec string) ([]customColumn, error) {
 	return out, nil
 }
 
-func printCustomColumns(out interface{ Write([]byte) (int, error) }, cols []customColumn, pods []corev1.Pod) error {
+// printCustomColumns prints a row of cols per object.
+func printCustomColumns(out interface{ Write([]byte) (int, error) }, cols []customColumn, objs []any) error {
 	w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
 	head := make([]string, len(cols))
 	for i, c := range cols {
 		head[i] = c.header
 	}
 	fmt.Fprintln(w, strings.Join(head, "\t"))
-	for i := range pods {
+	for _, obj := range objs {
 		row := make([]string, len(cols))
 		for j, c := range cols {
-			results, err := c.path.FindResults(&pods[i])
+			results, err := c.path.FindResults(obj)
 			if err != nil || len(results) == 0 || len(results[0]) == 0 {
 				row[j] = "<none>"
 				continue

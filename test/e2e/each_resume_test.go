@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -121,6 +123,15 @@ func TestEachAttachRunIDAfterKill(t *testing.T) {
 		t.Fatalf("the killed run's record: %v", err)
 	}
 	t.Logf("killed with %d items done", at)
+	// list --runs shows the stopped run, its items and what its record says is done.
+	out, errOut, code := e2eutil.RunPlugin(t, ctx, "", "list", "--runs", "-n", "default")
+	row := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(runID) + `\s+` + regexp.QuoteMeta(name) + `\s+100\s+(\d+)\s+\d+\s+\S+\s+-$`).FindStringSubmatch(out)
+	if code != 0 || row == nil {
+		t.Fatalf("list --runs: exit %d, no row for run %s:\n%s%s", code, runID, out, errOut)
+	}
+	if n, _ := strconv.Atoi(row[1]); n < 1 || n > 100 {
+		t.Errorf("list --runs: %s items done, want 1 to 100", row[1])
+	}
 
 	stdout, stderr2, code := e2eutil.RunPlugin(t, ctx, "", "attach", "-n", "default", "--run-id", runID, "--xcom-out", "-")
 	perPod := done.stop()

@@ -1,0 +1,122 @@
+// kubectl podtask list --runs: the mapped runs that have a record (a run
+// going on, or one that was stopped and can be taken up again with attach
+// --run-id): its items, how many are done, its pods running now, and
+// whether gc would delete the record.
+
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
+)
+
+// runRuns lists the mapped runs' records and prints them.
+func (o *ListOptions) runRuns(ctx context.Context) error {
+	c, err := o.factory.CoreV1()
+	if err != nil {
+		return err
+	}
+	sel := launch.LabelManagedBy + "=" + launch.ManagedByValue
+	records, err := c.ConfigMaps(o.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel + "," + launch.LabelRecord + "=" + launch.RecordMappedRun})
+	if err != nil {
+		if apierrors.IsForbidden(err) {
+			return &ExitError{Code: ExitAPI, Err: fmt.Errorf("list mapped runs' records: %w (their config maps need the list permission)", err)}
+		}
+		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("list mapped runs' records: %w", err)}
+	}
+	sort.Slice(records.Items, func(i, j int) bool {
+		a, b := records.Items[i], records.Items[j]
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		return a.Name < b.Name
+	})
+	if o.printer != nil {
+		if strings.HasPrefix(o.output, "name") {
+			for i := range records.Items {
+				if err := o.printer.PrintObj(&records.Items[i], o.streams.Out); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		return o.printer.PrintObj(records, o.streams.Out)
+	}
+	if len(records.Items) == 0 {
+		where := "namespace " + o.namespace
+		if o.allNamespaces {
+			where = "any namespace"
+		}
+		fmt.Fprintf(o.streams.ErrOut, "No mapped runs found in %s.\n", where)
+		return nil
+	}
+	if o.columns != nil {
+		objs := make([]any, len(records.Items))
+		for i := range records.Items {
+			objs[i] = &records.Items[i]
+		}
+		return printCustomColumns(o.streams.Out, o.columns, objs)
+	}
+	pods, err := c.Pods(o.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("list task pods: %w", err)}
+	}
+	live := liveRuns(pods.Items)
+	w := tabwriter.NewWriter(o.streams.Out, 0, 8, 3, ' ', 0)
+	head := []string{"RUN-ID", "TASK", "ITEMS", "DONE", "RUNNING", "WRITTEN", "GC"}
+	if o.allNamespaces {
+		head = append([]string{"NAMESPACE"}, head...)
+	}
+	if o.output == "wide" {
+		head = append(head, "PARALLELISM", "AGE")
+	}
+	fmt.Fprintln(w, strings.Join(head, "\t"))
+	now := o.now()
+	for i := range records.Items {
+		r := &records.Items[i]
+		row := runRow(r, live, now)
+		if o.allNamespaces {
+			row = append([]string{r.Namespace}, row...)
+		}
+		if o.output == "wide" {
+			par := "-"
+			if p, err := launch.ProgressOf(r); err == nil {
+				par = strconv.Itoa(p.Parallelism)
+			}
+			row = append(row, par, duration.HumanDuration(now.Sub(r.CreationTimestamp.Time)))
+		}
+		fmt.Fprintln(w, strings.Join(row, "\t"))
+	}
+	return w.Flush()
+}
+
+// runRow is a record's row: run id, task, items, done, pods running, when
+// it was written last, and whether gc would delete it.
+func runRow(r *corev1.ConfigMap, live map[string]int, now time.Time) []string {
+	run := r.Labels[launch.LabelRunID]
+	gc := "-"
+	if recordDue(r, live, defaultGCMinAge, now) {
+		gc = "due"
+	}
+	written := duration.HumanDuration(now.Sub(lastWritten(&r.ObjectMeta)))
+	p, err := launch.ProgressOf(r)
+	if err != nil {
+		return []string{run, dash(r.Labels[launch.LabelTask]), "?", "?", strconv.Itoa(live[r.Namespace+"/"+run]), written, gc}
+	}
+	return []string{run, dash(p.Task), strconv.Itoa(p.Items), strconv.Itoa(p.Done), strconv.Itoa(live[r.Namespace+"/"+run]), written, gc}
+}
