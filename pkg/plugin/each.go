@@ -239,13 +239,9 @@ func (m *mappedFollow) run(ctx context.Context, start mappedStart) error {
 		return &ExitError{Code: ExitAPI, Err: err}
 	}
 
-	out := make([]eachResult, len(results))
-	failed, done := 0, 0
-	for i, r := range results {
-		out[i] = toEachResult(r, m.params[i])
-		if !r.Succeeded() {
-			failed++
-		}
+	out, failed := eachResults(results, m.params)
+	done := 0
+	for _, r := range results {
 		if r.Result != nil && r.Result.Outcome != launch.OutcomeSkipped && r.Result.Outcome != launch.OutcomeInterrupted {
 			done++
 		}
@@ -305,6 +301,23 @@ func writeEachResults(streams genericiooptions.IOStreams, flags *followFlags, ou
 		fmt.Fprint(streams.Out, string(b))
 	}
 	return nil
+}
+
+// eachResults are the report's rows, item by item with its params ({} for
+// an item without), and how many items did not succeed.
+func eachResults(items []launch.ItemResult, params []map[string]string) (out []eachResult, failed int) {
+	out = make([]eachResult, len(items))
+	for i, it := range items {
+		p := map[string]string{}
+		if i < len(params) && params[i] != nil {
+			p = params[i]
+		}
+		out[i] = toEachResult(it, p)
+		if !it.Succeeded() {
+			failed++
+		}
+	}
+	return out, failed
 }
 
 func toEachResult(r launch.ItemResult, params map[string]string) eachResult {

@@ -227,21 +227,7 @@ func (r *jobReport) run(ctx context.Context, n int, completions *int32, jo launc
 		return &ExitError{Code: ExitInterrupted}
 	}
 
-	out := make([]eachResult, len(res.Items))
-	failed := 0
-	for i, it := range res.Items {
-		var params map[string]string
-		if i < len(r.params) {
-			params = r.params[i]
-		}
-		out[i] = toEachResult(it, params)
-		if out[i].Params == nil {
-			out[i].Params = map[string]string{}
-		}
-		if !it.Succeeded() {
-			failed++
-		}
-	}
+	out, failed := eachResults(res.Items, r.params)
 	printEachTable(r.streams.ErrOut, out)
 	if !quiet {
 		if res.Deleted {
