@@ -19,6 +19,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/utils/clock"
 )
 
 // Terminal is the local end of an interactive task.
@@ -135,7 +136,7 @@ func (e *Engine) interactive(ctx context.Context, opts Options, term Terminal, f
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	s := &session{
-		attacher: att, term: term, base: opts.BaseContainer, user: opts.Sink, stop: stop, found: found,
+		attacher: att, term: term, base: opts.BaseContainer, user: opts.Sink, stop: stop, found: found, clock: e.timers(),
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	opts.Sink = s.sink
@@ -167,7 +168,8 @@ type session struct {
 	base     string
 	user     Sink
 	stop     context.CancelCauseFunc
-	found    bool // the pod was attached to again, not run
+	found    bool             // the pod was attached to again, not run
+	clock    clock.WithTicker // the engine's; the real clock when nil
 
 	mu      sync.Mutex
 	ns, pod string
@@ -256,7 +258,7 @@ func (s *session) sink(ev Event) {
 
 func (s *session) notice(level, msg string) {
 	if s.user != nil {
-		s.user(&Notice{At: At{Time: time.Now()}, Level: level, Message: msg})
+		s.user(&Notice{At: At{Time: s.timers().Now()}, Level: level, Message: msg})
 	}
 }
 
@@ -286,7 +288,7 @@ func (s *session) loop(ctx context.Context) {
 				select {
 				case <-ctx.Done():
 					return
-				case <-time.After(earlyAttachPause):
+				case <-s.timers().After(earlyAttachPause):
 				}
 			}
 		}
@@ -341,9 +343,17 @@ func (s *session) loop(ctx context.Context) {
 	}
 }
 
+// timers is the session's clock.
+func (s *session) timers() clock.WithTicker {
+	if s.clock == nil {
+		return clock.RealClock{}
+	}
+	return s.clock
+}
+
 // waitEnded waits up to d for the base container to end.
 func (s *session) waitEnded(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
+	t := s.timers().NewTimer(d)
 	defer t.Stop()
 	for {
 		if s.state().ended {
@@ -352,7 +362,7 @@ func (s *session) waitEnded(ctx context.Context, d time.Duration) bool {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-t.C:
+		case <-t.C():
 			return s.state().ended
 		case <-s.wake:
 		}
@@ -465,13 +475,14 @@ func (q *sizeQueue) Next() *remotecommand.TerminalSize {
 	if q.first {
 		q.first = false
 		q.s.connected.Store(true)
+		clk := q.s.timers()
 		select {
-		case <-time.After(firstSizeDelay):
+		case <-clk.After(firstSizeDelay):
 		case <-q.ctx.Done():
 			return nil
 		}
-		q.start = time.Now()
-		q.nudge = time.After(sizeNudges[0])
+		q.start = clk.Now()
+		q.nudge = clk.After(sizeNudges[0])
 	}
 	for {
 		if len(q.queue) > 0 {
@@ -493,7 +504,8 @@ func (q *sizeQueue) Next() *remotecommand.TerminalSize {
 				continue
 			}
 			if q.nudges++; q.nudges < len(sizeNudges) {
-				q.nudge = time.After(time.Until(q.start.Add(sizeNudges[q.nudges])))
+				clk := q.s.timers()
+				q.nudge = clk.After(q.start.Add(sizeNudges[q.nudges]).Sub(clk.Now()))
 			}
 			small := q.last
 			small.Height--

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/remotecommand"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // fakeAttach is an Executor that also attaches: it copies stdin into got
@@ -177,22 +178,36 @@ type fixedSizes struct {
 func (f fixedSizes) Next() *remotecommand.TerminalSize { return <-f.sizes }
 
 // Without output after the first size, the size goes down a row and back,
-// so that a shell redraws its prompt, and again while no output comes.
+// so that a shell redraws its prompt, and again while no output comes: at
+// sizeNudges after the first size, on the session's clock.
 func TestSizeQueueNudges(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	src := fixedSizes{make(chan *remotecommand.TerminalSize, 1)}
 	src.sizes <- &remotecommand.TerminalSize{Width: 80, Height: 24}
-	q := newSizeQueue(ctx, src, &session{})
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	start := clk.Now()
+	q := newSizeQueue(ctx, src, &session{clock: clk})
 	var got []remotecommand.TerminalSize
-	for i := 0; i < 5; i++ {
-		got = append(got, *q.Next())
-	}
+	var at []time.Duration
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 5; i++ {
+			got = append(got, *q.Next())
+			at = append(at, clk.Since(start))
+		}
+	}()
+	stepWhileWaiting(clk, 5*time.Millisecond, done, nil)
 	want := []remotecommand.TerminalSize{{Width: 80, Height: 24}, {Width: 80, Height: 23}, {Width: 80, Height: 24},
 		{Width: 80, Height: 23}, {Width: 80, Height: 24}}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("sizes %v, want %v", got, want)
 		}
+	}
+	first := firstSizeDelay
+	if at[0] != first || at[1] != first+sizeNudges[0] || at[3] != first+sizeNudges[1] {
+		t.Fatalf("sizes sent at %v, want the first after %s and the nudges %s and %s after it", at, first, sizeNudges[0], sizeNudges[1])
 	}
 }
