@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // fakeCore is the fake core/v1 client, which (like the fake clientset)
@@ -30,6 +31,9 @@ type fakeExec struct {
 	mu      sync.Mutex
 	result  string // what the read command prints
 	stopped bool
+	// onStop, when set, is the stop command's effect and answer (the
+	// sidecar exiting under the exec, say).
+	onStop func() error
 }
 
 func (f *fakeExec) Exec(_ context.Context, _, _, container string, cmd []string, stdout, _ io.Writer) error {
@@ -44,6 +48,9 @@ func (f *fakeExec) Exec(_ context.Context, _, _, container string, cmd []string,
 		return err
 	case strings.Join(XComStopCommand, " "):
 		f.stopped = true
+		if f.onStop != nil {
+			return f.onStop()
+		}
 		return nil
 	}
 	return errors.New("unexpected command")
@@ -154,6 +161,57 @@ func TestRunSidecarXComAndCleanup(t *testing.T) {
 	}
 	if n := rec.count(func(ev Event) bool { x, ok := ev.(*XComResult); return ok && x.Present }); n != 1 {
 		t.Errorf("%d XComResult events, want 1", n)
+	}
+}
+
+// A kept pod's sidecar stop whose exec is cut as the sidecar exits under it
+// is no warning; one that leaves the sidecar running is.
+func TestSidecarStopCutByItsExit(t *testing.T) {
+	for _, exits := range []bool{true, false} {
+		c := fake.NewClientset()
+		ex := &fakeExec{result: "present\n{}\n"}
+		ex.onStop = func() error {
+			if exits {
+				p, _ := c.CoreV1().Pods("default").Get(context.Background(), "t-abc", metav1.GetOptions{})
+				p.Status.Phase = corev1.PodSucceeded
+				p.Status.ContainerStatuses[1].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0}}
+				_, _ = c.CoreV1().Pods("default").UpdateStatus(context.Background(), p, metav1.UpdateOptions{})
+			}
+			return errors.New("error executing command in container: no running task found")
+		}
+		e := newEngine(c, ex)
+		var clk *clocktesting.FakeClock
+		if !exits {
+			// The pod never reaches its final phase: waitPhase's deadline
+			// passes on a fake clock, stepped while the engine waits.
+			clk = clocktesting.NewFakeClock(time.Now())
+			e.Clock = clk
+		}
+		rec := &recorder{}
+		go kubelet(t, c, running, baseExited(0))
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		done := make(chan struct{})
+		var res *Result
+		var err error
+		go func() {
+			defer close(done)
+			res, err = e.Run(ctx, taskPod(), OptionsFromPod(taskPod(), Options{Sink: rec.sink, OnFinish: KeepPod}))
+		}()
+		if clk != nil {
+			stepWhileWaiting(clk, time.Second, done, nil)
+		}
+		<-done
+		cancel()
+		if err != nil || res.Outcome != OutcomeSucceeded || !ex.stopped {
+			t.Fatalf("sidecar exits %v: %v %+v, stopped %v", exits, err, res, ex.stopped)
+		}
+		warned := rec.count(func(ev Event) bool {
+			n, ok := ev.(*Notice)
+			return ok && strings.Contains(n.Message, "could not stop the XCom sidecar")
+		})
+		if warned != map[bool]int{true: 0, false: 1}[exits] {
+			t.Errorf("sidecar exits %v: %d warnings that it could not be stopped", exits, warned)
+		}
 	}
 }
 

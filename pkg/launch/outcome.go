@@ -185,17 +185,23 @@ func (t *tracker) complete(ctx context.Context, updates *podMailbox) (*Result, e
 	// that the pod reaches its final phase; a pod about to be deleted takes
 	// the sidecar with it. Until then the result stays readable: a run that
 	// is killed at any point can be finished by attach.
+	var stopErr error
 	if t.opts.XCom == XComSidecar && !t.willDelete(t.opts.OnFinish, false) {
 		if cs := FindContainerStatus(pod, XComSidecarName, false); cs != nil && cs.State.Running != nil {
-			if serr := t.e.StopSidecar(ctx, pod); serr != nil && ctx.Err() == nil {
-				t.emit(&Notice{At: t.at(), Level: "warning", Message: "could not stop the XCom sidecar: " + serr.Error()})
-			}
+			stopErr = t.e.StopSidecar(ctx, pod)
 		}
 	}
 	// A kept pod is left in its final phase, so that what run reports and
 	// what list or attach show afterwards agree.
 	if !t.willDelete(t.opts.OnFinish, false) && !t.keepsArtifactsSidecar(pod) {
 		t.waitPhase(ctx, updates, 15*time.Second)
+	}
+	// The stop lets the sidecar exit, which can cut the exec that asked for
+	// it before it reports: only a sidecar still running failed to stop.
+	if stopErr != nil && ctx.Err() == nil {
+		if cs := FindContainerStatus(t.pod, XComSidecarName, false); cs == nil || cs.State.Terminated == nil {
+			t.emit(&Notice{At: t.at(), Level: "warning", Message: "could not stop the XCom sidecar: " + stopErr.Error()})
+		}
 	}
 	if ctx.Err() != nil {
 		return t.interrupted(ctx)
