@@ -155,3 +155,50 @@ func TestEachTUISecondSignalRestoresTheTerminal(t *testing.T) {
 		t.Errorf("exit code %s, want 130", code)
 	}
 }
+
+// TestEachAttachRunIDTUI: a mapped run stopped after its first item, taken
+// up again with attach --run-id --tui in a real terminal: every row ends
+// succeeded (the recorded one with the others), q leaves with the run's
+// exit code (0), the summary table follows, and no pod is left.
+func TestEachAttachRunIDTUI(t *testing.T) {
+	t.Parallel()
+	name := e2eutil.UniqueName("eachtuia")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	done := watchCompletions(t, ctx, "podtask.dev/task="+name)
+	cmd := pluginCmd(t, ctx, "run", "-n", e2eutil.Namespace, "--name", name, "--image", busybox, "--each", itemsFile(t, 4),
+		"--parallelism", "1", "--xcom-mode", "termination-message",
+		"--", "sh", "-c", `echo "item {{ .params.n }}"; sleep 2; mkdir -p /airflow/xcom; echo {{ .params.n }} > /airflow/xcom/return.json`)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); done.count() < 1 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // the item's result is recorded before its pod goes
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCodeOf(t, cmd.Wait()); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, stderr.String())
+	}
+	done.stop()
+	m := runIDLine.FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no run id:\n%s", stderr.String())
+	}
+	r := startTerm(t, name+"-a", "attach", "--run-id", m[1], "-n", e2eutil.Namespace, "--tui")
+	r.waitScreen(3*time.Minute, "finished — press q to exit", "✓ 4 succeeded", "all 4 items succeeded")
+	r.keys("q")
+	if code := r.wait(time.Minute); code != "0" {
+		t.Errorf("exit code %s, want 0", code)
+	}
+	if after := r.joined(); !strings.Contains(after, "ITEM  POD") {
+		t.Errorf("after the screen, the terminal lacks the summary table:\n%s", after)
+	}
+	if left := e2eutil.PodsWithLabel(t, e2eutil.Namespace, "podtask.dev/task="+name); len(left) != 0 {
+		t.Errorf("%d pods of the run left", len(left))
+	}
+}
