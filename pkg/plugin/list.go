@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
@@ -117,41 +118,13 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("list task pods: %w", err)}
 	}
-	sort.Slice(list.Items, func(i, j int) bool {
-		a, b := list.Items[i], list.Items[j]
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-			return a.CreationTimestamp.Before(&b.CreationTimestamp)
-		}
-		return a.Name < b.Name
-	})
-	if o.printer != nil {
-		if strings.HasPrefix(o.output, "name") {
-			for i := range list.Items {
-				if err := o.printer.PrintObj(&list.Items[i], o.streams.Out); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		return o.printer.PrintObj(list, o.streams.Out)
+	sort.Slice(list.Items, byNamespaceAge(func(i int) *metav1.ObjectMeta { return &list.Items[i].ObjectMeta }))
+	objs := make([]runtime.Object, len(list.Items))
+	for i := range list.Items {
+		objs[i] = &list.Items[i]
 	}
-	if len(list.Items) == 0 {
-		where := "namespace " + o.namespace
-		if o.allNamespaces {
-			where = "any namespace"
-		}
-		fmt.Fprintf(o.streams.ErrOut, "No task pods found in %s.\n", where)
-		return nil
-	}
-	if o.columns != nil {
-		objs := make([]any, len(list.Items))
-		for i := range list.Items {
-			objs[i] = &list.Items[i]
-		}
-		return printCustomColumns(o.streams.Out, o.columns, objs)
+	if printed, err := o.printObjects(list, objs, "task pods"); printed || err != nil {
+		return err
 	}
 	w := tabwriter.NewWriter(o.streams.Out, 0, 8, 3, ' ', 0)
 	head := []string{"NAME", "TASK", "RUN-ID", "PHASE", "EXIT", "AGE", "GC"}
@@ -181,6 +154,48 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(w, strings.Join(row, "\t"))
 	}
 	return w.Flush()
+}
+
+// byNamespaceAge orders objects by namespace, then oldest first, then by
+// name; meta is the i-th object's metadata.
+func byNamespaceAge(meta func(int) *metav1.ObjectMeta) func(i, j int) bool {
+	return func(i, j int) bool {
+		a, b := meta(i), meta(j)
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		return a.Name < b.Name
+	}
+}
+
+// printObjects prints objs as -o asks (list for the formats that print the
+// whole list), or says none were found; it tells whether it printed: the
+// tables are the caller's.
+func (o *ListOptions) printObjects(list runtime.Object, objs []runtime.Object, what string) (bool, error) {
+	switch {
+	case o.printer != nil && strings.HasPrefix(o.output, "name"):
+		for _, obj := range objs {
+			if err := o.printer.PrintObj(obj, o.streams.Out); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
+	case o.printer != nil:
+		return true, o.printer.PrintObj(list, o.streams.Out)
+	case len(objs) == 0:
+		where := "namespace " + o.namespace
+		if o.allNamespaces {
+			where = "any namespace"
+		}
+		fmt.Fprintf(o.streams.ErrOut, "No %s found in %s.\n", what, where)
+		return true, nil
+	case o.columns != nil:
+		return true, printCustomColumns(o.streams.Out, o.columns, objs)
+	}
+	return false, nil
 }
 
 // listPrinter is cli-runtime's printer for an output format of kubectl get:
@@ -249,7 +264,7 @@ func parseCustomColumns(spec string) ([]customColumn, error) {
 }
 
 // printCustomColumns prints a row of cols per object.
-func printCustomColumns(out interface{ Write([]byte) (int, error) }, cols []customColumn, objs []any) error {
+func printCustomColumns(out interface{ Write([]byte) (int, error) }, cols []customColumn, objs []runtime.Object) error {
 	w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
 	head := make([]string, len(cols))
 	for i, c := range cols {

@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
@@ -36,41 +37,13 @@ func (o *ListOptions) runRuns(ctx context.Context) error {
 		}
 		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("list mapped runs' records: %w", err)}
 	}
-	sort.Slice(records.Items, func(i, j int) bool {
-		a, b := records.Items[i], records.Items[j]
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-			return a.CreationTimestamp.Before(&b.CreationTimestamp)
-		}
-		return a.Name < b.Name
-	})
-	if o.printer != nil {
-		if strings.HasPrefix(o.output, "name") {
-			for i := range records.Items {
-				if err := o.printer.PrintObj(&records.Items[i], o.streams.Out); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		return o.printer.PrintObj(records, o.streams.Out)
+	sort.Slice(records.Items, byNamespaceAge(func(i int) *metav1.ObjectMeta { return &records.Items[i].ObjectMeta }))
+	objs := make([]runtime.Object, len(records.Items))
+	for i := range records.Items {
+		objs[i] = &records.Items[i]
 	}
-	if len(records.Items) == 0 {
-		where := "namespace " + o.namespace
-		if o.allNamespaces {
-			where = "any namespace"
-		}
-		fmt.Fprintf(o.streams.ErrOut, "No mapped runs found in %s.\n", where)
-		return nil
-	}
-	if o.columns != nil {
-		objs := make([]any, len(records.Items))
-		for i := range records.Items {
-			objs[i] = &records.Items[i]
-		}
-		return printCustomColumns(o.streams.Out, o.columns, objs)
+	if printed, err := o.printObjects(records, objs, "mapped runs"); printed || err != nil {
+		return err
 	}
 	pods, err := c.Pods(o.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
