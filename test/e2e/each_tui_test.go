@@ -103,7 +103,7 @@ func TestEachTUIQuitCleansUp(t *testing.T) {
 // terminal is restored.
 func TestEachTUISignalCleansUp(t *testing.T) {
 	name := e2eutil.UniqueName("eachtuis")
-	r := startEachTUI(t, name, 4, "--parallelism", "2", "--", "sh", "-c", `echo "item {{ .params.n }} sleeps"; sleep 300`)
+	r := startEachTUI(t, name, 4, "--parallelism", "2", "--", "sh", "-c", `echo "item {{ .params.n }} sleeps"; trap 'exit 0' TERM; sleep 300 & wait`)
 	r.waitScreen(3*time.Minute, "● 2 running", "item 0 sleeps")
 	r.signal(syscall.SIGTERM)
 	if code := r.wait(3 * time.Minute); code != "130" {

@@ -84,7 +84,7 @@ func TestJobTUILeaveThenDelete(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	name := e2eutil.UniqueName("jobtuiq")
-	r := startJobTUI(t, name, 4, "--parallelism", "2", "--", "sh", "-c", `echo "item {{ .params.n }} sleeps"; sleep 300`)
+	r := startJobTUI(t, name, 4, "--parallelism", "2", "--", "sh", "-c", `echo "item {{ .params.n }} sleeps"; trap 'exit 0' TERM; sleep 300 & wait`)
 	job := jobOfTask(t, ctx, name)
 	cleanupJob(t, job)
 	r.waitScreen(3*time.Minute, "● 2 running", "item 0 sleeps", "q leaves: job/"+job+" keeps running")

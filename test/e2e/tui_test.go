@@ -178,7 +178,7 @@ func TestTUIKeepAndDelete(t *testing.T) {
 		t.Run(tc.key, func(t *testing.T) {
 			name := e2eutil.UniqueName("tui-" + tc.key)
 			s, exitFile := startTUI(t, name, "run", "--tui", "--name", name, "--on-finish-action", "delete_pod",
-				"--image", busybox, "--", "sh", "-c", "echo working; sleep 300")
+				"--image", busybox, "--", "sh", "-c", "echo working; trap 'exit 0' TERM; sleep 300 & wait")
 			screen := s.waitScreen(2*time.Minute, "Running", "working")
 			m := regexp.MustCompile(`pod (` + regexp.QuoteMeta(name) + `[a-z0-9-]*)`).FindStringSubmatch(screen)
 			if m == nil {
