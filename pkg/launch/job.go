@@ -511,6 +511,9 @@ wait:
 
 	if startErr != nil {
 		out.Failed, out.Reason, out.Message = true, "StartFailed", "a pod of the job cannot start: "+startErr.Error()
+		if se, ok := startErr.(*StartError); ok && se.Reason == ReasonFailedCreate {
+			out.Message = se.Message // the controller's own words say it all
+		}
 		if jo.OnFinish != KeepPod {
 			if err := e.deleteJob(ctx, job, jo.Propagation); err == nil {
 				out.Deleted = true

@@ -6,6 +6,7 @@ package launch
 
 import (
 	"context"
+	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -49,6 +50,6 @@ func jobCannotStart(job *batchv1.Job, podsSeen bool, ev *KubeEvent) *StartError 
 	if s.Active > 0 || s.Succeeded > 0 || s.Failed > 0 || (s.Ready != nil && *s.Ready > 0) {
 		return nil
 	}
-	return &StartError{Reason: ReasonFailedCreate, Message: "the job controller cannot create its pods: " + ev.Message,
+	return &StartError{Reason: ReasonFailedCreate, Message: "the job controller cannot create its pods: " + strings.TrimPrefix(ev.Message, "Error creating: "),
 		Events: []string{ev.Reason + ": " + ev.Message}}
 }
