@@ -208,6 +208,7 @@ func TestEachFailFastLeavesNoPod(t *testing.T) {
 // pod of the run and starts no more.
 func TestEachInterruptLeavesNoPod(t *testing.T) {
 	name := e2eutil.UniqueName("eachint")
+	cleanupRunRecords(t, name)
 	var items strings.Builder
 	for i := range 30 {
 		fmt.Fprintf(&items, "{\"n\": %d}\n", i)
@@ -241,4 +242,17 @@ func TestEachInterruptLeavesNoPod(t *testing.T) {
 	if left := e2eutil.PodsWithLabel(t, "default", "podtask.dev/task="+name); len(left) != 0 {
 		t.Fatalf("%d pods of the run left after Ctrl-C:\n%s", len(left), stderr.String())
 	}
+}
+
+// cleanupRunRecords deletes, at the test's end, the records of the task's
+// mapped runs that an interrupt left (to be taken up with attach --run-id).
+func cleanupRunRecords(t *testing.T, task string) {
+	t.Helper()
+	c := e2eutil.Client(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = c.ConfigMaps(e2eutil.Namespace).DeleteCollection(ctx, metav1.DeleteOptions{},
+			metav1.ListOptions{LabelSelector: "podtask.dev/record=mapped-run,podtask.dev/task=" + task})
+	})
 }

@@ -20,6 +20,7 @@ const eachTUIScript = `echo "item {{ .params.n }} starts"; sleep 1; if [ {{ .par
 // startEachTUI starts `run --each --tui` of n items in a tmux terminal.
 func startEachTUI(t *testing.T, name string, n int, args ...string) *termRun {
 	t.Helper()
+	cleanupRunRecords(t, name)
 	return startTerm(t, name, append([]string{"run", "--tui", "-n", e2eutil.Namespace, "--name", name, "--image", busybox,
 		"--xcom-mode", "termination-message", "--each", itemsFile(t, n)}, args...)...)
 }
