@@ -372,14 +372,8 @@ func (m *MapModel) xcomFrame(tag string, w, h int) string {
 // statusLine says what is going on and what q will do.
 func (m *MapModel) statusLine(now time.Time) string {
 	st := m.st
-	l := &m.logs
-	switch {
-	case l.searching:
-		return st.bold.Render("/") + l.input + "▏" + st.dim.Render("  enter search · esc cancel")
-	case m.status != "":
-		return " " + m.status
-	case l.notFound && l.query != "":
-		return st.text[toneWarn].Render(" no match for “" + l.query + "”")
+	if s, ok := transientStatus(st, &m.logs, m.status); ok {
+		return s
 	}
 	if m.done != nil {
 		parts := []string{st.bold.Render("finished — press q to exit")}

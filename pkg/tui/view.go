@@ -128,6 +128,20 @@ func (m *Model) render(now time.Time) string {
 	return strings.Join(out, "\n")
 }
 
+// transientStatus is the status line while the log is searched, a message
+// is up, or a search found nothing; ok is false otherwise.
+func transientStatus(st styles, l *logView, status string) (string, bool) {
+	switch {
+	case l.searching:
+		return st.bold.Render("/") + l.input + "▏" + st.dim.Render("  enter search · esc cancel"), true
+	case status != "":
+		return " " + status, true
+	case l.notFound && l.query != "":
+		return st.text[toneWarn].Render(" no match for “" + l.query + "”"), true
+	}
+	return "", false
+}
+
 // footer is the status line and the help under it, each fit to w cells.
 func footer(status string, h *help.Model, keys help.KeyMap, w int) []string {
 	out := []string{fit(status, w)}
@@ -161,14 +175,8 @@ func (m *Model) xcomFrame(w, h int) string {
 // statusLine says what is going on and what q will do.
 func (m *Model) statusLine(now time.Time) string {
 	st := m.st
-	l := &m.logs
-	switch {
-	case l.searching:
-		return st.bold.Render("/") + l.input + "▏" + st.dim.Render("  enter search · esc cancel")
-	case m.status != "":
-		return " " + m.status
-	case l.notFound && l.query != "":
-		return st.text[toneWarn].Render(" no match for “" + l.query + "”")
+	if s, ok := transientStatus(st, &m.logs, m.status); ok {
+		return s
 	}
 	h := &m.hdr
 	if h.finished() {
