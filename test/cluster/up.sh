@@ -98,8 +98,11 @@ wait_for() {
   local what=$1 c
   shift
   until "$@" >/dev/null 2>&1; do
+    # A daemon this script just started is known by its PID alone: for a
+    # moment after launch it is still the forked shell, whose command line
+    # pid_of would not recognise.
     for c in "${started[@]}"; do
-      pid_of "$c" >/dev/null || fail "$c exited while waiting for $what"
+      live "$(cat "$D/run/$c.pid" 2>/dev/null)" || fail "$c exited while waiting for $what"
     done
     [ $SECONDS -lt $deadline ] || fail "timed out after ${BOUND}s waiting for $what"
     sleep 0.3
