@@ -19,8 +19,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	utilexec "k8s.io/utils/exec"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/archive"
@@ -155,6 +154,7 @@ type uploadState struct {
 	started bool
 	done    chan uploadOutcome // receives once; nil until started
 	ok      bool
+	seen    *podMailbox // the pod as the follow loop sees it, for filesArrived
 }
 
 type uploadOutcome struct {
@@ -180,9 +180,11 @@ func (t *tracker) startUpload(ctx context.Context, pod *corev1.Pod) bool {
 	}
 	t.upload.started = true
 	t.upload.done = make(chan uploadOutcome, 1)
+	t.upload.seen = newPodMailbox()
+	t.upload.seen.put(pod, false)
 	go func() {
 		res, err := t.e.sendUpload(ctx, pod, render.FilesInitName, FilesUploadCommand(tr.Upload), tr.Upload,
-			func(ev *Transfer) { t.emit(ev) }, t.e.filesArrived(pod))
+			func(ev *Transfer) { t.emit(ev) }, filesArrived(t.e.timers(), t.upload.seen))
 		res.Files = tr.Upload.Files
 		t.upload.done <- uploadOutcome{res, err}
 	}()
@@ -193,38 +195,42 @@ func (t *tracker) startUpload(ctx context.Context, pod *corev1.Pod) bool {
 // kubelet to say how the init container is.
 const filesCheckWait = 10 * time.Second
 
+// sawPod hands a pod update of the follow loop to a files upload that may
+// have to judge its end by it.
+func (t *tracker) sawPod(pod *corev1.Pod, deleted bool) {
+	if t.upload.seen != nil {
+		t.upload.seen.put(pod, deleted)
+	}
+}
+
 // filesArrived judges a files upload whose stream failed by the init
 // container: it exits 0 only once the sums were checked, and that exit can
-// cut the stream before the stream reports success. The pod is read until
-// the init container has left its wait (it arrived when it exited 0 or the
-// next containers started; not when it failed) or filesCheckWait passed
-// (it still waits: send again).
-func (e *Engine) filesArrived(pod *corev1.Pod) uploadCheck {
+// cut the stream before the stream reports success. It reads the pod as the
+// follow loop's watch delivers it (seen) until the init container has left
+// its wait (arrived when it exited 0 or the next containers started; not
+// when it failed or the pod went) or filesCheckWait passed (it still waits:
+// send again).
+func filesArrived(clk clock.WithTicker, seen *podMailbox) uploadCheck {
 	return func(ctx context.Context) (arrived, again bool) {
-		clk := e.timers()
-		deadline := clk.Now().Add(filesCheckWait)
+		deadline := clk.NewTimer(filesCheckWait)
+		defer deadline.Stop()
 		for {
-			cctx, cancel := e.callCtx(ctx)
-			got, err := e.Client.Pods(pod.Namespace).Get(cctx, pod.Name, metav1.GetOptions{})
-			cancel()
-			switch {
-			case apierrors.IsNotFound(err):
+			if pod, deleted := seen.take(); deleted {
 				return false, false
-			case err == nil:
-				if cs := FindContainerStatus(got, render.FilesInitName, true); cs != nil && cs.State.Terminated != nil {
+			} else if pod != nil {
+				if cs := FindContainerStatus(pod, render.FilesInitName, true); cs != nil && cs.State.Terminated != nil {
 					return cs.State.Terminated.ExitCode == 0, false
 				}
-				if got.Status.Phase != corev1.PodPending && got.Status.Phase != "" {
-					return got.Status.Phase != corev1.PodFailed, false
+				if pod.Status.Phase != corev1.PodPending && pod.Status.Phase != "" {
+					return pod.Status.Phase != corev1.PodFailed, false
 				}
-			}
-			if !clk.Now().Before(deadline) {
-				return false, true
 			}
 			select {
 			case <-ctx.Done():
 				return false, false
-			case <-clk.After(250 * time.Millisecond):
+			case <-deadline.C():
+				return false, true
+			case <-seen.wake:
 			}
 		}
 	}

@@ -126,6 +126,7 @@ func (t *tracker) follow(ctx context.Context) (*Result, error) {
 			}
 			last := t.pod
 			t.pod = pod
+			t.sawPod(pod, deleted)
 			t.emitStatus(pod)
 			if deleted || pod.DeletionTimestamp != nil && !t.baseTerminated(pod) {
 				return t.deletedElsewhere(last, pod)

@@ -16,7 +16,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/archive"
@@ -175,22 +174,24 @@ func TestFilesUploadJudgedByTheInitContainer(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"},
 				Status: corev1.PodStatus{Phase: corev1.PodPending, InitContainerStatuses: []corev1.ContainerStatus{{Name: render.FilesInitName}}}}
-			cs := fake.NewClientset(pod)
 			clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			// seen is the pod as the follow loop's watch hands it on.
+			seen := newPodMailbox()
+			seen.put(pod, false)
 			s := &cutStreamer{after: func(call int) {
 				p := pod.DeepCopy()
 				p.Status.InitContainerStatuses[0].State = c.first
 				if call > 1 {
 					p.Status.InitContainerStatuses[0].State = c.then
 				}
-				cs.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), p, "ns")
+				seen.put(p, false)
 			}}
-			e := &Engine{Client: cs.CoreV1(), Exec: s, Clock: clk}
+			e := &Engine{Exec: s, Clock: clk}
 			var res TransferResult
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				res, err = e.sendUpload(t.Context(), pod, render.FilesInitName, FilesUploadCommand(plan), plan, nil, e.filesArrived(pod))
+				res, err = e.sendUpload(t.Context(), pod, render.FilesInitName, FilesUploadCommand(plan), plan, nil, filesArrived(clk, seen))
 			}()
 			stepWhileWaiting(clk, time.Second, done, nil)
 			if (err != nil) != c.wantErr || s.calls != c.wantCalls {
