@@ -46,6 +46,9 @@ const (
 	recordLinger = 250 * time.Millisecond
 )
 
+// RecordSelector selects the mapped runs' records among what sel selects.
+func RecordSelector(sel string) string { return sel + "," + LabelRecord + "=" + RecordMappedRun }
+
 // RecordName is the name of the record of run runID.
 func RecordName(runID string) string { return RecordPrefix + runID }
 

@@ -138,7 +138,7 @@ func (o *GCOptions) Run(ctx context.Context) error {
 // (attach --run-id would follow those). It returns how many were due. A
 // user who may not list config maps is warned; the pods were collected.
 func (o *GCOptions) collectRecords(ctx context.Context, c corev1client.CoreV1Interface, sel string, pods []corev1.Pod, now time.Time) (int, error) {
-	records, err := c.ConfigMaps(o.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel + "," + launch.LabelRecord + "=" + launch.RecordMappedRun})
+	records, err := c.ConfigMaps(o.namespace).List(ctx, metav1.ListOptions{LabelSelector: launch.RecordSelector(sel)})
 	if apierrors.IsForbidden(err) {
 		fmt.Fprintf(o.streams.ErrOut, "warning: mapped runs' records not looked at: %v\n", err)
 		return 0, nil

@@ -30,7 +30,7 @@ func (o *ListOptions) runRuns(ctx context.Context) error {
 		return err
 	}
 	sel := launch.LabelManagedBy + "=" + launch.ManagedByValue
-	records, err := c.ConfigMaps(o.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel + "," + launch.LabelRecord + "=" + launch.RecordMappedRun})
+	records, err := c.ConfigMaps(o.namespace).List(ctx, metav1.ListOptions{LabelSelector: launch.RecordSelector(sel)})
 	if err != nil {
 		if apierrors.IsForbidden(err) {
 			return &ExitError{Code: ExitAPI, Err: fmt.Errorf("list mapped runs' records: %w (their config maps need the list permission)", err)}
@@ -62,16 +62,9 @@ func (o *ListOptions) runRuns(ctx context.Context) error {
 	now := o.now()
 	for i := range records.Items {
 		r := &records.Items[i]
-		row := runRow(r, live, now)
+		row := runRow(r, live, now, o.output == "wide")
 		if o.allNamespaces {
 			row = append([]string{r.Namespace}, row...)
-		}
-		if o.output == "wide" {
-			par := "-"
-			if p, err := launch.ProgressOf(r); err == nil {
-				par = strconv.Itoa(p.Parallelism)
-			}
-			row = append(row, par, duration.HumanDuration(now.Sub(r.CreationTimestamp.Time)))
 		}
 		fmt.Fprintln(w, strings.Join(row, "\t"))
 	}
@@ -79,17 +72,21 @@ func (o *ListOptions) runRuns(ctx context.Context) error {
 }
 
 // runRow is a record's row: run id, task, items, done, pods running, when
-// it was written last, and whether gc would delete it.
-func runRow(r *corev1.ConfigMap, live map[string]int, now time.Time) []string {
+// it was written last, whether gc would delete it, and with wide its
+// parallelism and age. A record whose settings cannot be read shows "?".
+func runRow(r *corev1.ConfigMap, live map[string]int, now time.Time, wide bool) []string {
 	run := r.Labels[launch.LabelRunID]
 	gc := "-"
 	if recordDue(r, live, defaultGCMinAge, now) {
 		gc = "due"
 	}
-	written := duration.HumanDuration(now.Sub(lastWritten(&r.ObjectMeta)))
-	p, err := launch.ProgressOf(r)
-	if err != nil {
-		return []string{run, dash(r.Labels[launch.LabelTask]), "?", "?", strconv.Itoa(live[r.Namespace+"/"+run]), written, gc}
+	task, items, done, par := dash(r.Labels[launch.LabelTask]), "?", "?", "?"
+	if p, err := launch.ProgressOf(r); err == nil {
+		task, items, done, par = dash(p.Task), strconv.Itoa(p.Items), strconv.Itoa(p.Done), strconv.Itoa(p.Parallelism)
 	}
-	return []string{run, dash(p.Task), strconv.Itoa(p.Items), strconv.Itoa(p.Done), strconv.Itoa(live[r.Namespace+"/"+run]), written, gc}
+	row := []string{run, task, items, done, strconv.Itoa(live[r.Namespace+"/"+run]), duration.HumanDuration(now.Sub(lastWritten(&r.ObjectMeta))), gc}
+	if wide {
+		row = append(row, par, duration.HumanDuration(now.Sub(r.CreationTimestamp.Time)))
+	}
+	return row
 }
