@@ -30,36 +30,39 @@ func (b *bench) p11Job(ctx context.Context) error {
 	for i := range p11Items {
 		fmt.Fprintf(&items, "{\"n\": %d}\n", i)
 	}
-	var pw, ew, kw sample
-	for r := range p11Rounds {
-		// The same items as a mapped run of pods (run --each), against the
-		// same Job baseline: the issue's goal for mapped runs.
-		e := b.podtask("run", "-n", "default", "--name", fmt.Sprintf("%s-e%d", b.id, r), "--image", image, "--each", "-",
-			"--parallelism", itoa(p11Parallelism), "--", "echo", "item {{ .params.n }}")
-		e.Stdin = strings.NewReader(items.String())
-		e.Timeout = 20 * time.Minute
-		er, err := mustRun(ctx, e)
-		if err != nil {
-			return err
-		}
-		if n := strings.Count(er.Stdout, "] item "); n != p11Items {
-			return fmt.Errorf("P11: run --each printed %d item lines, want %d", n, p11Items)
-		}
-		ew = append(ew, secs(er.Wall))
-
-		name := fmt.Sprintf("%s-j%d", b.id, r)
-		p := b.podtask("run", "-n", "default", "--name", name, "--image", image, "--each", "-",
-			"--parallelism", itoa(p11Parallelism), "--as-job", "--", "echo", "item {{ .params.n }}")
+	// timed runs the items with the plugin (as a Job with --as-job) and
+	// returns its wall time, once every item's line was printed.
+	timed := func(name string, asJob ...string) (float64, error) {
+		args := append([]string{"run", "-n", "default", "--name", name, "--image", image, "--each", "-",
+			"--parallelism", itoa(p11Parallelism)}, asJob...)
+		p := b.podtask(append(args, "--", "echo", "item {{ .params.n }}")...)
 		p.Stdin = strings.NewReader(items.String())
 		p.Timeout = 20 * time.Minute
 		pr, err := mustRun(ctx, p)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if n := strings.Count(pr.Stdout, "] item "); n != p11Items {
-			return fmt.Errorf("P11: the plugin printed %d item lines, want %d", n, p11Items)
+			return 0, fmt.Errorf("P11: run --each %s printed %d item lines, want %d", strings.Join(asJob, " "), n, p11Items)
 		}
-		pw = append(pw, secs(pr.Wall))
+		return secs(pr.Wall), nil
+	}
+	var pw, ew, kw sample
+	for r := range p11Rounds {
+		// The same items as a mapped run of pods (run --each), against the
+		// same Job baseline: the issue's goal for mapped runs.
+		ewall, err := timed(fmt.Sprintf("%s-e%d", b.id, r))
+		if err != nil {
+			return err
+		}
+		ew = append(ew, ewall)
+
+		name := fmt.Sprintf("%s-j%d", b.id, r)
+		pwall, err := timed(name, "--as-job")
+		if err != nil {
+			return err
+		}
+		pw = append(pw, pwall)
 
 		job := name + "-k"
 		manifest := fmt.Sprintf(`apiVersion: batch/v1

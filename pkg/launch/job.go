@@ -405,15 +405,19 @@ func (e *Engine) followJob(ctx context.Context, job *batchv1.Job, jo JobOptions,
 	var jobMu sync.Mutex
 	latest := job
 	wake := make(chan struct{}, 1)
+	// poke wakes the follow loop below; a wake already due is enough.
+	poke := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
 	jobChanged := func(obj any) {
 		if j, ok := obj.(*batchv1.Job); ok && j.UID == job.UID {
 			jobMu.Lock()
 			latest = j
 			jobMu.Unlock()
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
+			poke()
 		}
 	}
 	jobs := e.Batch.Jobs(job.Namespace)
@@ -449,10 +453,7 @@ func (e *Engine) followJob(ctx context.Context, job *batchv1.Job, jo JobOptions,
 			jobMu.Lock()
 			failedCreate = kev
 			jobMu.Unlock()
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
+			poke()
 		}
 	}, func(err error) { onErr("job events", err) })
 
@@ -461,10 +462,7 @@ func (e *Engine) followJob(ctx context.Context, job *batchv1.Job, jo JobOptions,
 	// first list wakes the loop once.
 	go func() {
 		if cache.WaitForCacheSync(ctx.Done(), set.synced) {
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
+			poke()
 		}
 	}()
 	var startErr error
