@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
@@ -119,11 +120,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("list task pods: %w", err)}
 	}
 	sort.Slice(list.Items, byNamespaceAge(func(i int) *metav1.ObjectMeta { return &list.Items[i].ObjectMeta }))
-	objs := make([]runtime.Object, len(list.Items))
-	for i := range list.Items {
-		objs[i] = &list.Items[i]
-	}
-	if printed, err := o.printObjects(list, objs, "task pods"); printed || err != nil {
+	if printed, err := o.printObjects(list, "task pods"); printed || err != nil {
 		return err
 	}
 	w := tabwriter.NewWriter(o.streams.Out, 0, 8, 3, ' ', 0)
@@ -171,10 +168,14 @@ func byNamespaceAge(meta func(int) *metav1.ObjectMeta) func(i, j int) bool {
 	}
 }
 
-// printObjects prints objs as -o asks (list for the formats that print the
-// whole list), or says none were found; it tells whether it printed: the
+// printObjects prints list as -o asks (each item for name and custom
+// columns), or says none were found; it tells whether it printed: the
 // tables are the caller's.
-func (o *ListOptions) printObjects(list runtime.Object, objs []runtime.Object, what string) (bool, error) {
+func (o *ListOptions) printObjects(list runtime.Object, what string) (bool, error) {
+	objs, err := meta.ExtractList(list)
+	if err != nil {
+		return true, err
+	}
 	switch {
 	case o.printer != nil && strings.HasPrefix(o.output, "name"):
 		for _, obj := range objs {

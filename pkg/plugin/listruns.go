@@ -17,7 +17,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/podtask-dev/kubectl-podtask/pkg/launch"
@@ -38,11 +37,7 @@ func (o *ListOptions) runRuns(ctx context.Context) error {
 		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("list mapped runs' records: %w", err)}
 	}
 	sort.Slice(records.Items, byNamespaceAge(func(i int) *metav1.ObjectMeta { return &records.Items[i].ObjectMeta }))
-	objs := make([]runtime.Object, len(records.Items))
-	for i := range records.Items {
-		objs[i] = &records.Items[i]
-	}
-	if printed, err := o.printObjects(records, objs, "mapped runs"); printed || err != nil {
+	if printed, err := o.printObjects(records, "mapped runs"); printed || err != nil {
 		return err
 	}
 	pods, err := c.Pods(o.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
