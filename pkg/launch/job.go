@@ -261,8 +261,10 @@ type jobTry struct {
 	done     bool
 }
 
-// jobShape is what the Job's spec says of its indexes and tries.
-func jobShape(job *batchv1.Job) (n int, indexed bool, tries int) {
+// JobShape is what the Job's spec says of its indexes and tries: how many
+// indexes (completions), whether it is Indexed, and how many tries each
+// index may take.
+func JobShape(job *batchv1.Job) (n int, indexed bool, tries int) {
 	n = 1
 	if job.Spec.Completions != nil {
 		n = int(*job.Spec.Completions)
@@ -297,7 +299,7 @@ func jobEnded(job *batchv1.Job) (ended, failed bool, reason, msg string) {
 // followJob follows the Job's pods until the Job ended (or ctx did), then
 // applies the on-finish action to the Job and gives the results.
 func (e *Engine) followJob(ctx context.Context, job *batchv1.Job, jo JobOptions, attached bool) (*JobResult, error) {
-	n, indexed, tries := jobShape(job)
+	n, indexed, tries := JobShape(job)
 	sink := func(i int, ev Event) {
 		if jo.Sink != nil {
 			jo.Sink(i, ev)
@@ -593,7 +595,7 @@ func (e *Engine) jobItems(job *batchv1.Job, byIndex [][]*jobTry, out *JobResult,
 	if job.Status.FailedIndexes != nil {
 		failedIdx = parseIndexes(*job.Status.FailedIndexes)
 	}
-	_, indexed, _ := jobShape(job)
+	_, indexed, _ := JobShape(job)
 	items := make([]ItemResult, len(byIndex))
 	for i, ts := range byIndex {
 		items[i].Index = i

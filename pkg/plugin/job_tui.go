@@ -31,16 +31,11 @@ func newJobScreen(f *followFlags, streams genericiooptions.IOStreams, job *batch
 	if !f.screenWanted(streams) {
 		return nil
 	}
+	_, _, tries := launch.JobShape(job)
 	s := &jobScreen{job: job.Name, namespace: job.Namespace, runID: job.Labels[render.LabelRunID],
-		task: job.Labels[render.LabelTask], onFinish: onFinish, parallelism: 1, tries: 1}
+		task: job.Labels[render.LabelTask], onFinish: onFinish, parallelism: 1, tries: tries}
 	if p := job.Spec.Parallelism; p != nil {
 		s.parallelism = int(*p)
-	}
-	switch {
-	case job.Spec.BackoffLimitPerIndex != nil:
-		s.tries = int(*job.Spec.BackoffLimitPerIndex) + 1
-	case job.Spec.BackoffLimit != nil:
-		s.tries = int(*job.Spec.BackoffLimit) + 1
 	}
 	return s
 }
